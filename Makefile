@@ -1,0 +1,42 @@
+# The project's vocabulary. `make test` is what CI runs (.ci/run); it installs every tool it
+# needs under .tools/ (ignored), so a machine with only Rust, Python and Debian packages passes.
+#
+# Each area adds its own checks in mk/<area>.mk by appending to TEST_TARGETS / BENCH_TARGETS.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TOOLS := $(CURDIR)/.tools
+SHARED ?= $(abspath $(CURDIR)/../shared)
+export EVENTKEEPER_REAL_EVENTS ?= $(SHARED)/real-events
+
+TEST_TARGETS :=
+BENCH_TARGETS :=
+
+include mk/tools.mk
+include $(sort $(filter-out mk/tools.mk,$(wildcard mk/*.mk)))
+
+.PHONY: help test fmt-check clippy rust-test bench build
+
+help:
+	@echo "make test    everything CI runs (fmt, clippy, all tests, chart and terraform checks)"
+	@echo "make demo    the whole pipeline on this machine, no cluster and no AWS needed"
+	@echo "make bench   benchmarks; figures go to docs/performance.md"
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+rust-test: $(RUST_TEST_TOOLS)
+	$(RUST_TEST_ENV) $(CARGO) test --workspace --locked
+
+build:
+	$(CARGO) build --workspace --release --locked
+
+test: fmt-check clippy rust-test $(TEST_TARGETS)
+	@echo "make test: all checks passed"
+
+bench: $(BENCH_TARGETS)

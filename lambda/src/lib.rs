@@ -1,0 +1,1 @@
+//! eventkeeper catch-up.

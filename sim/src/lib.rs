@@ -1,0 +1,1 @@
+//! eventkeeper simulator.
