@@ -1,1 +1,13 @@
-//! eventkeeper core.
+//! eventkeeper core: the record schema, `normalise`, and what the emitter and the catch-up
+//! share. Data flows one way: source (list/watch) → [`normalise`] (pure) → sink.
+
+pub mod event_input;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+pub mod line_budget;
+pub mod normalise;
+pub mod record;
+pub mod schema;
+
+pub use normalise::{Context, NormaliseError, normalise};
+pub use record::{Origin, Record, SCHEMA_VERSION};

@@ -1,0 +1,153 @@
+//! Test fixtures that read like sentences:
+//! `TestEvent::new().warning().reason("FailedMount").message("...").json()`.
+//!
+//! Built as core/v1 Event JSON (what the API server returns), not as records, so tests go through
+//! `normalise` exactly as production does. Available to other crates with the `fixtures` feature.
+
+use serde_json::{Value, json};
+
+/// Builder for a core/v1 Event as JSON.
+#[derive(Clone, Debug)]
+pub struct TestEvent(Value);
+
+impl Default for TestEvent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEvent {
+    /// A plain Normal kubelet event about a Pod, with every usual field set.
+    pub fn new() -> Self {
+        Self(json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": "web-0.17a1b2c3d4e5f607",
+                "namespace": "default",
+                "uid": "0b0b0b0b-1111-2222-3333-444444444444",
+                "resourceVersion": "1000",
+                "creationTimestamp": "2025-01-01T10:00:00Z",
+            },
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": "web-0",
+                "namespace": "default",
+                "uid": "aaaaaaaa-1111-2222-3333-444444444444",
+            },
+            "reason": "Started",
+            "message": "Started container web",
+            "type": "Normal",
+            "count": 1,
+            "source": {"component": "kubelet", "host": "node-1"},
+            "firstTimestamp": "2025-01-01T10:00:00Z",
+            "lastTimestamp": "2025-01-01T10:00:00Z",
+            "eventTime": null,
+            "reportingComponent": "kubelet",
+            "reportingInstance": "node-1",
+        }))
+    }
+
+    /// Makes it a Warning.
+    pub fn warning(self) -> Self {
+        self.set("type", "Warning")
+    }
+
+    /// Sets `reason`.
+    pub fn reason(self, reason: &str) -> Self {
+        self.set("reason", reason)
+    }
+
+    /// Sets `message`.
+    pub fn message(self, message: impl Into<String>) -> Self {
+        self.set("message", message.into())
+    }
+
+    /// Sets `metadata.uid`.
+    pub fn uid(self, uid: &str) -> Self {
+        self.set_in(&["metadata", "uid"], uid)
+    }
+
+    /// Sets `metadata.resourceVersion`.
+    pub fn resource_version(self, rv: u64) -> Self {
+        self.set_in(&["metadata", "resourceVersion"], rv.to_string())
+    }
+
+    /// Sets `metadata.namespace` and `involvedObject.namespace`.
+    pub fn namespace(self, namespace: &str) -> Self {
+        self.set_in(&["metadata", "namespace"], namespace)
+            .set_in(&["involvedObject", "namespace"], namespace)
+    }
+
+    /// Sets `involvedObject.kind` and `involvedObject.name`.
+    pub fn about(self, kind: &str, name: &str) -> Self {
+        self.set_in(&["involvedObject", "kind"], kind)
+            .set_in(&["involvedObject", "name"], name)
+    }
+
+    /// Sets the legacy `count`.
+    pub fn count(self, count: i64) -> Self {
+        self.set("count", count)
+    }
+
+    /// Adds new-recorder `series` data.
+    pub fn series(self, count: i64, last_observed: &str) -> Self {
+        self.set(
+            "series",
+            json!({"count": count, "lastObservedTime": last_observed}),
+        )
+    }
+
+    /// Sets `lastTimestamp` (a value of `null` removes it).
+    pub fn last_timestamp(self, time: Value) -> Self {
+        self.set("lastTimestamp", time)
+    }
+
+    /// Sets `eventTime`.
+    pub fn event_time(self, time: Value) -> Self {
+        self.set("eventTime", time)
+    }
+
+    /// Adds `n` labels.
+    pub fn labels(self, n: usize) -> Self {
+        let labels: serde_json::Map<String, Value> = (0..n)
+            .map(|i| {
+                (
+                    format!("example.com/label-{i:05}"),
+                    Value::from(format!("v{i}")),
+                )
+            })
+            .collect();
+        self.set_in(&["metadata", "labels"], Value::Object(labels))
+    }
+
+    /// Sets any top-level field.
+    pub fn set(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0[key] = value.into();
+        self
+    }
+
+    /// Sets a nested field.
+    pub fn set_in(mut self, path: &[&str], value: impl Into<Value>) -> Self {
+        let mut at = &mut self.0;
+        for key in path {
+            at = &mut at[*key];
+        }
+        *at = value.into();
+        self
+    }
+
+    /// Removes a top-level field.
+    pub fn without(mut self, key: &str) -> Self {
+        if let Some(map) = self.0.as_object_mut() {
+            map.remove(key);
+        }
+        self
+    }
+
+    /// The Event JSON.
+    pub fn json(self) -> Value {
+        self.0
+    }
+}

@@ -1,0 +1,338 @@
+//! Budgets every record must fit: a line size (containerd splits stdout lines longer than
+//! 16 KiB into partial records, which many shipper setups drop or mangle) and a field count
+//! (Logs Insights extracts at most 200 fields per event, shipper fields included).
+//!
+//! Cutting is deterministic, so the same event always yields the same line, and it says what it
+//! did in `truncated`. The order: labels/annotations beyond the field budget, then `message`,
+//! then annotations, labels, `related`, other metadata; a pathological event (every string huge)
+//! is finally reduced to its identity with short strings.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::record::{Metadata, ObjectReference, Record, Truncation};
+
+/// Most fields a record may flatten to. Logs Insights stops at 200 per event; Fluent Bit's
+/// `kubernetes` filter and the CloudWatch envelope add some 20 of their own, so we keep a margin.
+pub const MAX_RECORD_FIELDS: usize = 150;
+
+/// Fields the fixed part of a record can flatten to at most (every optional field present,
+/// `truncated` included). Labels, annotations and other metadata share the rest.
+const FIXED_FIELDS: usize = 56;
+
+/// Limit on flattened fields.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldBudget {
+    /// Most fields the record may flatten to.
+    pub max_fields: usize,
+}
+
+impl Default for FieldBudget {
+    fn default() -> Self {
+        Self {
+            max_fields: MAX_RECORD_FIELDS,
+        }
+    }
+}
+
+/// Caps for string values, tried in turn when cutting the big parts was not enough.
+const STRING_CAPS: [usize; 3] = [512, 128, 32];
+
+/// Cuts `record` until it fits both budgets. `max_line_bytes` includes the newline.
+pub fn fit(mut record: Record, max_line_bytes: usize, fields: FieldBudget) -> Record {
+    let mut cuts = Cuts::default();
+    if !within_fields(&record, fields) {
+        cuts.original_line_bytes = line_bytes(&record);
+        fit_fields(&mut record, fields, &mut cuts);
+    } else {
+        let size = line_bytes(&record);
+        if size <= max_line_bytes {
+            return record;
+        }
+        cuts.original_line_bytes = size;
+    }
+    // From here on the record carries its `truncated` marker, so every size measured includes it.
+    let over = |record: &mut Record, cuts: &Cuts| {
+        record.truncated = Some(cuts.marker());
+        line_bytes(record) > max_line_bytes
+    };
+
+    if over(&mut record, &cuts) {
+        cut_message(&mut record, max_line_bytes, &mut cuts);
+    }
+    while over(&mut record, &cuts) && !record.metadata.annotations.is_empty() {
+        let excess = line_bytes(&record) - max_line_bytes;
+        cuts.annotations_dropped += drop_last_entries(&mut record.metadata.annotations, excess);
+        cuts.note("metadata.annotations");
+    }
+    while over(&mut record, &cuts) && !record.metadata.labels.is_empty() {
+        let excess = line_bytes(&record) - max_line_bytes;
+        cuts.labels_dropped += drop_last_entries(&mut record.metadata.labels, excess);
+        cuts.note("metadata.labels");
+    }
+    if over(&mut record, &cuts) && record.related.take().is_some() {
+        cuts.note("related");
+    }
+    if over(&mut record, &cuts) && !record.metadata.other.is_empty() {
+        record.metadata.other.clear();
+        cuts.note("metadata.other");
+    }
+    for cap in STRING_CAPS {
+        if !over(&mut record, &cuts) {
+            break;
+        }
+        cap_strings(&mut record, cap);
+        cuts.note("strings");
+    }
+    if over(&mut record, &cuts) {
+        record = skeleton(record, *STRING_CAPS.last().expect("caps are not empty"));
+        cuts.note("skeleton");
+    }
+    record.truncated = Some(cuts.marker());
+    record
+}
+
+/// Bytes of the record's line, newline included.
+pub fn line_bytes(record: &Record) -> usize {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, record).expect("a Record always serializes");
+    counter.0 + 1
+}
+
+/// How many fields Logs Insights would extract from `value`: one per leaf, nested objects and
+/// arrays flattened (`a.b`, `a.0`).
+pub fn flattened_fields(value: &Value) -> usize {
+    match value {
+        Value::Object(map) if !map.is_empty() => map.values().map(flattened_fields).sum(),
+        Value::Array(items) if !items.is_empty() => items.iter().map(flattened_fields).sum(),
+        _ => 1,
+    }
+}
+
+/// Bytes `text` takes inside a JSON string as serde_json writes it (quotes excluded).
+pub fn escaped_len(text: &str) -> usize {
+    text.chars().map(escaped_char_len).sum()
+}
+
+/// Cuts `text` at a char boundary so its escaped form takes at most `max` bytes.
+pub fn cut_escaped(text: &mut String, max: usize) {
+    let mut used = 0;
+    let mut end = 0;
+    for (at, c) in text.char_indices() {
+        used += escaped_char_len(c);
+        if used > max {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    text.truncate(end);
+}
+
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Room for labels, annotations and other metadata once the fixed part is counted.
+fn bounded_room(budget: FieldBudget) -> usize {
+    budget.max_fields.saturating_sub(FIXED_FIELDS)
+}
+
+fn other_metadata_fields(record: &Record) -> usize {
+    record.metadata.other.values().map(flattened_fields).sum()
+}
+
+fn within_fields(record: &Record, budget: FieldBudget) -> bool {
+    let meta = &record.metadata;
+    meta.labels.len() + meta.annotations.len() + other_metadata_fields(record)
+        <= bounded_room(budget)
+}
+
+/// Keeps labels, then annotations, then other metadata within the field budget.
+fn fit_fields(record: &mut Record, budget: FieldBudget, cuts: &mut Cuts) {
+    let other = other_metadata_fields(record);
+    let meta = &mut record.metadata;
+    let mut room = bounded_room(budget);
+    if other > room / 2 {
+        meta.other.clear();
+        cuts.note("metadata.other");
+    } else {
+        room -= other;
+    }
+    while meta.labels.len() > room {
+        meta.labels.pop_last();
+        cuts.labels_dropped += 1;
+        cuts.note("metadata.labels");
+    }
+    room -= meta.labels.len();
+    while meta.annotations.len() > room {
+        meta.annotations.pop_last();
+        cuts.annotations_dropped += 1;
+        cuts.note("metadata.annotations");
+    }
+}
+
+fn cut_message(record: &mut Record, max_line_bytes: usize, cuts: &mut Cuts) {
+    let Some(message) = record.message.as_mut() else {
+        return;
+    };
+    cuts.original_message_bytes = Some(message.len());
+    cuts.note("message");
+    record.truncated = Some(cuts.marker());
+    let excess = line_bytes(record).saturating_sub(max_line_bytes);
+    // Every raw char takes at least as many escaped bytes as it is cut by, so cutting the
+    // escaped length by the excess is enough.
+    let message = record.message.as_mut().expect("checked above");
+    let keep = escaped_len(message).saturating_sub(excess);
+    cut_escaped(message, keep);
+}
+
+/// Drops entries from the end of `map` until at least `excess` bytes are freed; returns how many.
+fn drop_last_entries(map: &mut BTreeMap<String, String>, excess: usize) -> u64 {
+    let (mut freed, mut dropped) = (0, 0);
+    while freed < excess {
+        let Some((key, value)) = map.pop_last() else {
+            break;
+        };
+        // `"key":"value",`
+        freed += escaped_len(&key) + escaped_len(&value) + 6;
+        dropped += 1;
+    }
+    dropped
+}
+
+/// Caps every string value of the record; identity fields included, as a last resort.
+fn cap_strings(record: &mut Record, cap: usize) {
+    let cut = |text: &mut Option<String>| {
+        if let Some(text) = text.as_mut() {
+            cut_escaped(text, cap);
+        }
+    };
+    cut(&mut record.original_api_version);
+    cut(&mut record.reporter.component);
+    cut(&mut record.reporter.instance);
+    cut(&mut record.metadata.name);
+    cut(&mut record.metadata.namespace);
+    cut(&mut record.metadata.uid);
+    cut(&mut record.metadata.resource_version);
+    cut(&mut record.metadata.creation_timestamp);
+    let refs = std::iter::once(&mut record.involved_object).chain(record.related.as_mut());
+    for object in refs {
+        cut(&mut object.kind);
+        cut(&mut object.namespace);
+        cut(&mut object.name);
+        cut(&mut object.uid);
+        cut(&mut object.api_version);
+        cut(&mut object.resource_version);
+        cut(&mut object.field_path);
+    }
+    cut(&mut record.reason);
+    cut(&mut record.message);
+    cut(&mut record.event_type);
+    if let Some(source) = record.source.as_mut() {
+        cut(&mut source.component);
+        cut(&mut source.host);
+    }
+    cut(&mut record.first_timestamp);
+    cut(&mut record.last_timestamp);
+    cut(&mut record.event_time);
+    if let Some(series) = record.series.as_mut() {
+        cut(&mut series.last_observed_time);
+        cut(&mut series.state);
+    }
+    cut(&mut record.reporting_component);
+    cut(&mut record.reporting_instance);
+    cut(&mut record.action);
+    let mut cluster = Some(std::mem::take(&mut record.cluster));
+    cut(&mut cluster);
+    record.cluster = cluster.unwrap_or_default();
+}
+
+/// Only what identifies the observation and says what happened, every string capped.
+fn skeleton(record: Record, cap: usize) -> Record {
+    let mut small = Record {
+        schema_version: record.schema_version,
+        cluster: record.cluster,
+        origin: record.origin,
+        original_api_version: None,
+        effective_time: record.effective_time,
+        effective_time_field: record.effective_time_field,
+        occurrences: record.occurrences,
+        reporter: Default::default(),
+        metadata: Metadata {
+            name: record.metadata.name,
+            namespace: record.metadata.namespace,
+            uid: record.metadata.uid,
+            resource_version: record.metadata.resource_version,
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            kind: record.involved_object.kind,
+            namespace: record.involved_object.namespace,
+            name: record.involved_object.name,
+            ..Default::default()
+        },
+        reason: record.reason,
+        message: None,
+        event_type: record.event_type,
+        count: None,
+        source: None,
+        first_timestamp: None,
+        last_timestamp: None,
+        event_time: None,
+        series: None,
+        reporting_component: None,
+        reporting_instance: None,
+        action: None,
+        related: None,
+        truncated: None,
+    };
+    cap_strings(&mut small, cap);
+    small
+}
+
+/// What has been cut so far.
+#[derive(Default)]
+struct Cuts {
+    fields: Vec<&'static str>,
+    original_line_bytes: usize,
+    original_message_bytes: Option<usize>,
+    labels_dropped: u64,
+    annotations_dropped: u64,
+}
+
+impl Cuts {
+    fn note(&mut self, field: &'static str) {
+        if !self.fields.contains(&field) {
+            self.fields.push(field);
+        }
+    }
+
+    fn marker(&self) -> Truncation {
+        Truncation {
+            fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
+            original_line_bytes: self.original_line_bytes as u64,
+            original_message_bytes: self.original_message_bytes.map(|n| n as u64),
+            labels_dropped: self.labels_dropped,
+            annotations_dropped: self.annotations_dropped,
+        }
+    }
+}
+
+/// Counts bytes written, to size a line without building it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
