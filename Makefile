@@ -17,12 +17,13 @@ BENCH_TARGETS :=
 include mk/tools.mk
 include $(sort $(filter-out mk/tools.mk,$(wildcard mk/*.mk)))
 
-.PHONY: help test fmt-check clippy rust-test bench build
+.PHONY: help test fmt-check clippy rust-test bench build schema bench-normalise
 
 help:
 	@echo "make test    everything CI runs (fmt, clippy, all tests, chart and terraform checks)"
 	@echo "make demo    the whole pipeline on this machine, no cluster and no AWS needed"
 	@echo "make bench   benchmarks; figures go to docs/performance.md"
+	@echo "make schema  regenerate docs/schema/event-v1.json and the seed lines in docs/schema.md"
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -38,5 +39,14 @@ build:
 
 test: fmt-check clippy rust-test $(TEST_TARGETS)
 	@echo "make test: all checks passed"
+
+# Generated files are committed; their tests fail when they drift from the code.
+schema:
+	EVENTKEEPER_UPDATE_GENERATED=1 $(CARGO) test -p eventkeeper-core --test schema
+
+bench-normalise:
+	$(CARGO) bench -p eventkeeper-core --bench normalise
+
+BENCH_TARGETS += bench-normalise
 
 bench: $(BENCH_TARGETS)

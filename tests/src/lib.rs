@@ -1,1 +1,82 @@
-//! Helpers shared by the end-to-end tests: locating tools, fixtures and the real-event corpus.
+//! Helpers shared by the end-to-end tests: the fixtures, the real-event corpus, and record lines
+//! made from them by the production `normalise`.
+
+use std::path::{Path, PathBuf};
+
+use eventkeeper_core::event_input::{Entry, for_each_entry};
+use eventkeeper_core::{Context, Origin, normalise};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The real-event corpus, or `None` after a loud message when it is absent (CI has it).
+pub fn real_events_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/real-events"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIPPED part: real-event corpus absent at {} (CI has it)",
+        dir.display()
+    );
+    None
+}
+
+/// Every Event JSON file of the fixtures and, when present, of the real corpus.
+pub fn event_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in [
+        repo_root().join("tests/fixtures/seeds"),
+        repo_root().join("tests/fixtures/edge"),
+    ]
+    .into_iter()
+    .chain(real_events_dir())
+    {
+        files.extend(json_files_in(&dir));
+    }
+    files
+}
+
+fn json_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("readable directory")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Record lines (newline included) for every event in `file`, with the given line budget.
+pub fn record_lines(file: &Path, max_line_bytes: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(file).expect("readable file");
+    let ctx = Context {
+        max_line_bytes,
+        ..Context::new("demo-cluster", Origin::Watch)
+    };
+    let mut lines = Vec::new();
+    for_each_entry(&text, |entry| {
+        if let Entry::Event(_, event) = entry
+            && let Ok(record) = normalise(&event, &ctx)
+        {
+            lines.push(record.to_line());
+        }
+    });
+    lines
+}
+
+/// The raw events of `file` re-serialized compactly, as a tool without a line budget prints them.
+pub fn raw_event_lines(file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).expect("readable file");
+    let mut lines = Vec::new();
+    for_each_entry(&text, |entry| {
+        if let Entry::Event(_, event) = entry {
+            lines.push(format!("{event}\n"));
+        }
+    });
+    lines
+}
