@@ -46,6 +46,10 @@ pub fn fit(mut record: Record, max_line_bytes: usize, fields: FieldBudget) -> Re
         cuts.original_line_bytes = line_bytes(&record);
         fit_fields(&mut record, fields, &mut cuts);
     } else {
+        // Most events are far below the budget: a cheap bound spares serializing them twice.
+        if size_upper_bound(&record) <= max_line_bytes {
+            return record;
+        }
         let size = line_bytes(&record);
         if size <= max_line_bytes {
             return record;
@@ -98,6 +102,90 @@ pub fn line_bytes(record: &Record) -> usize {
     let mut counter = ByteCounter(0);
     serde_json::to_writer(&mut counter, record).expect("a Record always serializes");
     counter.0 + 1
+}
+
+/// Bytes that all key names, punctuation and numbers of a record take at most, newline
+/// included (a test checks it against a record with every field present).
+const FIXED_SYNTAX_BYTES: usize = 1400;
+
+/// An upper bound of [`line_bytes`] without serializing: every string counted as if each byte
+/// needed the longest escape (`\u00XX`). `truncated` is not counted: it is only set after
+/// cutting, which measures exactly.
+pub fn size_upper_bound(record: &Record) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, |s| 6 * s.len() + 3);
+    let reference = |r: &crate::record::ObjectReference| {
+        text(&r.kind)
+            + text(&r.namespace)
+            + text(&r.name)
+            + text(&r.uid)
+            + text(&r.api_version)
+            + text(&r.resource_version)
+            + text(&r.field_path)
+    };
+    let map = |m: &BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| 6 * (k.len() + v.len()) + 6)
+            .sum::<usize>()
+    };
+    let meta = &record.metadata;
+    FIXED_SYNTAX_BYTES
+        + 6 * record.cluster.len()
+        + text(&record.original_api_version)
+        + text(&record.effective_time)
+        + text(&record.effective_time_field)
+        + text(&record.reporter.component)
+        + text(&record.reporter.instance)
+        + text(&meta.name)
+        + text(&meta.namespace)
+        + text(&meta.uid)
+        + text(&meta.resource_version)
+        + text(&meta.creation_timestamp)
+        + map(&meta.labels)
+        + map(&meta.annotations)
+        + meta
+            .other
+            .iter()
+            .map(|(k, v)| 6 * k.len() + 4 + value_upper_bound(v))
+            .sum::<usize>()
+        + reference(&record.involved_object)
+        + record.related.as_ref().map_or(0, reference)
+        + text(&record.reason)
+        + text(&record.message)
+        + text(&record.event_type)
+        + record
+            .source
+            .as_ref()
+            .map_or(0, |s| text(&s.component) + text(&s.host))
+        + text(&record.first_timestamp)
+        + text(&record.last_timestamp)
+        + text(&record.event_time)
+        + record
+            .series
+            .as_ref()
+            .map_or(0, |s| text(&s.last_observed_time) + text(&s.state))
+        + text(&record.reporting_component)
+        + text(&record.reporting_instance)
+        + text(&record.action)
+}
+
+fn value_upper_bound(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => 6 * s.len() + 2,
+        Value::Array(items) => {
+            2 + items
+                .iter()
+                .map(|v| value_upper_bound(v) + 1)
+                .sum::<usize>()
+        }
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| 6 * k.len() + 4 + value_upper_bound(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 /// How many fields Logs Insights would extract from `value`: one per leaf, nested objects and
@@ -334,5 +422,120 @@ impl std::io::Write for ByteCounter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{EventSeries, EventSource, Metadata, ObjectReference, Origin, Reporter};
+
+    /// Every field present, every string empty, every number at its widest.
+    fn record_with_every_field() -> Record {
+        let s = || Some(String::new());
+        let reference = || ObjectReference {
+            kind: s(),
+            namespace: s(),
+            name: s(),
+            uid: s(),
+            api_version: s(),
+            resource_version: s(),
+            field_path: s(),
+        };
+        Record {
+            schema_version: u32::MAX,
+            cluster: String::new(),
+            origin: Origin::CatchUp,
+            original_api_version: s(),
+            effective_time: s(),
+            effective_time_field: s(),
+            occurrences: i64::MIN,
+            reporter: Reporter {
+                component: s(),
+                instance: s(),
+            },
+            metadata: Metadata {
+                name: s(),
+                namespace: s(),
+                uid: s(),
+                resource_version: s(),
+                creation_timestamp: s(),
+                ..Metadata::default()
+            },
+            involved_object: reference(),
+            reason: s(),
+            message: s(),
+            event_type: s(),
+            count: Some(i64::MIN),
+            source: Some(EventSource {
+                component: s(),
+                host: s(),
+            }),
+            first_timestamp: s(),
+            last_timestamp: s(),
+            event_time: s(),
+            series: Some(EventSeries {
+                count: Some(i64::MIN),
+                last_observed_time: s(),
+                state: s(),
+            }),
+            reporting_component: s(),
+            reporting_instance: s(),
+            action: s(),
+            related: Some(reference()),
+            truncated: None,
+        }
+    }
+
+    #[test]
+    fn fixed_syntax_bound_covers_every_key() {
+        let bytes = line_bytes(&record_with_every_field());
+        assert!(
+            bytes <= FIXED_SYNTAX_BYTES,
+            "{bytes} > {FIXED_SYNTAX_BYTES}"
+        );
+    }
+
+    #[test]
+    fn the_size_bound_is_an_upper_bound() {
+        let mut record = record_with_every_field();
+        record.message = Some("\u{1}\"é\n".repeat(100));
+        record
+            .metadata
+            .labels
+            .insert("k\u{2}".into(), "\"v\"".into());
+        record.metadata.other.insert(
+            "o".into(),
+            serde_json::json!({"a": [1, "\u{3}", null, 2.5e300]}),
+        );
+        assert!(line_bytes(&record) <= size_upper_bound(&record));
+    }
+
+    #[test]
+    fn fixed_fields_bound_covers_every_field() {
+        let mut record = record_with_every_field();
+        record.truncated = Some(Truncation {
+            fields: [
+                "message",
+                "metadata.annotations",
+                "metadata.labels",
+                "related",
+                "metadata.other",
+                "strings",
+                "skeleton",
+            ]
+            .map(String::from)
+            .to_vec(),
+            original_line_bytes: 1,
+            original_message_bytes: Some(1),
+            labels_dropped: 1,
+            annotations_dropped: 1,
+        });
+        let value = serde_json::to_value(&record).expect("serializes");
+        assert!(
+            flattened_fields(&value) <= FIXED_FIELDS,
+            "{}",
+            flattened_fields(&value)
+        );
     }
 }

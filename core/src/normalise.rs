@@ -79,50 +79,44 @@ impl Context {
 /// Turns one Event of any API version (core/v1, events.k8s.io/v1 or v1beta1) into a record that
 /// fits `ctx.max_line_bytes` and the field budget.
 pub fn normalise(event: &Value, ctx: &Context) -> Result<Record, NormaliseError> {
-    let object = event.as_object().ok_or(NormaliseError::NotAnObject {
-        found: json_type(event),
-    })?;
-    let event = EventFields::new(object);
-    if let Some(kind) = event.string("kind")
+    normalise_owned(event.clone(), ctx)
+}
+
+/// [`normalise`] for an Event the caller no longer needs: its strings move into the record
+/// instead of being copied (the emitter's path: one decoded watch event, one record).
+pub fn normalise_owned(event: Value, ctx: &Context) -> Result<Record, NormaliseError> {
+    let found = json_type(&event);
+    let Value::Object(object) = event else {
+        return Err(NormaliseError::NotAnObject { found });
+    };
+    let event = EventFields::read(object);
+    if let Some(kind) = event.kind.and_then(into_text)
         && !kind.is_empty()
         && kind != "Event"
     {
         return Err(NormaliseError::NotAnEvent { kind });
     }
 
-    let api_version = event.string("apiVersion").filter(|v| !v.is_empty());
-    // events.k8s.io names the same fields differently; TypeMeta is often missing, so also
-    // recognise it by its field names.
-    let events_api = api_version
-        .as_deref()
-        .is_some_and(|v| v.starts_with("events.k8s.io/"))
-        || ["regarding", "note", "reportingController"]
-            .iter()
-            .any(|key| event.get(key).is_some());
-    let name = |core: &'static str, events: &'static str| if events_api { events } else { core };
-
-    let metadata = read_metadata(&event);
-    let involved_object = event
-        .object(name("involvedObject", "regarding"))
-        .map(|o| read_object_reference(&o))
-        .unwrap_or_default();
-    let series = event.object("series").map(|s| EventSeries {
-        count: s.integer("count"),
-        last_observed_time: s.timestamp_text("lastObservedTime"),
-        state: s.string("state"),
-    });
-    let source = event
-        .object(name("source", "deprecatedSource"))
-        .map(|s| EventSource {
-            component: s.string("component"),
-            host: s.string("host"),
-        });
-    let count = event.integer(name("count", "deprecatedCount"));
-    let first_timestamp = event.timestamp_text(name("firstTimestamp", "deprecatedFirstTimestamp"));
-    let last_timestamp = event.timestamp_text(name("lastTimestamp", "deprecatedLastTimestamp"));
-    let event_time = event.timestamp_text("eventTime");
-    let reporting_component = event.string(name("reportingComponent", "reportingController"));
-    let reporting_instance = event.string("reportingInstance");
+    let metadata = match event.metadata {
+        Some(Value::Object(meta)) => read_metadata(meta),
+        // The internal Go type (kubectl 1.8 `cluster-info dump`) inlines ObjectMeta.
+        _ => Metadata {
+            name: event.name.and_then(into_text),
+            namespace: event.namespace.and_then(into_text),
+            uid: event.uid.and_then(into_text),
+            resource_version: event.resource_version.and_then(into_text),
+            creation_timestamp: event.creation_timestamp.and_then(into_time_text),
+            ..Metadata::default()
+        },
+    };
+    let series = event.series.and_then(read_series);
+    let source = event.source.and_then(read_source);
+    let count = event.count.and_then(into_integer);
+    let first_timestamp = event.first_timestamp.and_then(into_time_text);
+    let last_timestamp = event.last_timestamp.and_then(into_time_text);
+    let event_time = event.event_time.and_then(into_time_text);
+    let reporting_component = event.reporting_component.and_then(into_text);
+    let reporting_instance = event.reporting_instance.and_then(into_text);
 
     let (effective_time, effective_time_field) = effective_time([
         (
@@ -160,16 +154,22 @@ pub fn normalise(event: &Value, ctx: &Context) -> Result<Record, NormaliseError>
         schema_version: SCHEMA_VERSION,
         cluster: ctx.cluster.clone(),
         origin: ctx.origin,
-        original_api_version: api_version,
+        original_api_version: event
+            .api_version
+            .and_then(into_text)
+            .filter(|v| !v.is_empty()),
         effective_time,
         effective_time_field,
         occurrences,
         reporter,
         metadata,
-        involved_object,
-        reason: event.string("reason"),
-        message: event.string(name("message", "note")),
-        event_type: event.string("type"),
+        involved_object: event
+            .involved_object
+            .and_then(read_object_reference)
+            .unwrap_or_default(),
+        reason: event.reason.and_then(into_text),
+        message: event.message.and_then(into_text),
+        event_type: event.event_type.and_then(into_text),
         count,
         source,
         first_timestamp,
@@ -178,8 +178,8 @@ pub fn normalise(event: &Value, ctx: &Context) -> Result<Record, NormaliseError>
         series,
         reporting_component,
         reporting_instance,
-        action: event.string("action"),
-        related: event.object("related").map(|o| read_object_reference(&o)),
+        action: event.action.and_then(into_text),
+        related: event.related.and_then(read_object_reference),
         truncated: None,
     };
     Ok(line_budget::fit(
@@ -217,68 +217,154 @@ fn first_non_empty(preferred: Option<&str>, fallback: Option<&str>) -> Option<St
         .map(str::to_owned)
 }
 
-fn read_metadata(event: &EventFields<'_>) -> Metadata {
-    // The internal Go type (kubectl 1.8 `cluster-info dump`) inlines ObjectMeta at the top level.
-    let Some(meta) = event.object("metadata") else {
-        return Metadata {
-            name: event.string("name"),
-            namespace: event.string("namespace"),
-            uid: event.string("uid"),
-            resource_version: event.string("resourceVersion"),
-            creation_timestamp: event.timestamp_text("creationTimestamp"),
-            ..Metadata::default()
-        };
-    };
+fn read_metadata(meta: Map<String, Value>) -> Metadata {
     let mut metadata = Metadata::default();
-    for (key, value) in meta.fields {
+    for (key, value) in meta {
         match key.as_str() {
-            "name" => metadata.name = as_text(value),
-            "namespace" => metadata.namespace = as_text(value),
-            "uid" => metadata.uid = as_text(value),
-            "resourceVersion" => metadata.resource_version = as_text(value),
-            "creationTimestamp" => metadata.creation_timestamp = as_text(value),
+            "name" => metadata.name = into_text(value),
+            "namespace" => metadata.namespace = into_text(value),
+            "uid" => metadata.uid = into_text(value),
+            "resourceVersion" => metadata.resource_version = into_text(value),
+            "creationTimestamp" => metadata.creation_timestamp = into_time_text(value),
             "labels" => metadata.labels = string_map(value),
             "annotations" => metadata.annotations = string_map(value),
             // Field ownership bookkeeping: large, and says nothing about what happened.
             "managedFields" => {}
             _ if value.is_null() => {}
             _ => {
-                metadata.other.insert(key.clone(), value.clone());
+                metadata.other.insert(key, value);
             }
         }
     }
     metadata
 }
 
-fn read_object_reference(object: &EventFields<'_>) -> ObjectReference {
-    ObjectReference {
-        kind: object.string("kind"),
-        namespace: object.string("namespace"),
-        name: object.string("name"),
-        uid: object.string("uid"),
-        api_version: object.string("apiVersion"),
-        resource_version: object.string("resourceVersion"),
-        field_path: object.string("fieldPath"),
+fn read_object_reference(value: Value) -> Option<ObjectReference> {
+    let Value::Object(fields) = value else {
+        return None;
+    };
+    let mut reference = ObjectReference::default();
+    for (key, value) in fields {
+        let slot = match api_name(&key).as_ref() {
+            "kind" => &mut reference.kind,
+            "namespace" => &mut reference.namespace,
+            "name" => &mut reference.name,
+            "uid" => &mut reference.uid,
+            "apiVersion" => &mut reference.api_version,
+            "resourceVersion" => &mut reference.resource_version,
+            "fieldPath" => &mut reference.field_path,
+            _ => continue,
+        };
+        *slot = into_text(value);
+    }
+    Some(reference)
+}
+
+fn read_source(value: Value) -> Option<EventSource> {
+    let Value::Object(fields) = value else {
+        return None;
+    };
+    let mut source = EventSource::default();
+    for (key, value) in fields {
+        match api_name(&key).as_ref() {
+            "component" => source.component = into_text(value),
+            "host" => source.host = into_text(value),
+            _ => {}
+        }
+    }
+    Some(source)
+}
+
+fn read_series(value: Value) -> Option<EventSeries> {
+    let Value::Object(fields) = value else {
+        return None;
+    };
+    let mut series = EventSeries::default();
+    for (key, value) in fields {
+        match api_name(&key).as_ref() {
+            "count" => series.count = into_integer(value),
+            "lastObservedTime" => series.last_observed_time = into_time_text(value),
+            "state" => series.state = into_text(value),
+            _ => {}
+        }
+    }
+    Some(series)
+}
+
+/// The API's name for a key: the key itself, or for the internal Go type's capitalised keys
+/// (`InvolvedObject`, `UID`, `APIVersion`) the API field it stands for.
+fn api_name(key: &str) -> std::borrow::Cow<'_, str> {
+    if !key.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return key.into();
+    }
+    const API_NAMES: [&str; 22] = [
+        "kind",
+        "apiVersion",
+        "metadata",
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "involvedObject",
+        "reason",
+        "message",
+        "type",
+        "count",
+        "source",
+        "firstTimestamp",
+        "lastTimestamp",
+        "eventTime",
+        "series",
+        "action",
+        "related",
+        "component",
+        "host",
+    ];
+    API_NAMES
+        .iter()
+        .chain(&[
+            "reportingComponent",
+            "reportingInstance",
+            "fieldPath",
+            "lastObservedTime",
+        ])
+        .find(|name| name.eq_ignore_ascii_case(key))
+        .map_or_else(|| key.into(), |name| (*name).into())
+}
+
+fn string_map(value: Value) -> BTreeMap<String, String> {
+    match value {
+        Value::Object(map) => map
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, into_text(v)?)))
+            .collect(),
+        _ => BTreeMap::new(),
     }
 }
 
-fn string_map(value: &Value) -> BTreeMap<String, String> {
-    value
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .filter_map(|(k, v)| Some((k.clone(), as_text(v)?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A string, or the text of a number or boolean; `None` for null, objects and arrays.
-fn as_text(value: &Value) -> Option<String> {
+fn into_text(value: Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A time field kept verbatim as text; `{}` (a zero MicroTime some servers print) is absent.
+fn into_time_text(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+fn into_integer(value: Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -294,63 +380,87 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Lenient, typed reads of an Event's JSON object.
-struct EventFields<'a> {
-    fields: &'a Map<String, Value>,
-    /// Keys are those of the internal Go type (`InvolvedObject`, `UID`, ...), not the API's.
-    go_names: bool,
+/// An Event's top-level fields, taken in one pass over the object. Both API versions' names
+/// are read; where both are present the core/v1 one wins. `null` counts as absent.
+#[derive(Default)]
+struct EventFields {
+    kind: Option<Value>,
+    api_version: Option<Value>,
+    metadata: Option<Value>,
+    involved_object: Option<Value>,
+    reason: Option<Value>,
+    message: Option<Value>,
+    event_type: Option<Value>,
+    count: Option<Value>,
+    source: Option<Value>,
+    first_timestamp: Option<Value>,
+    last_timestamp: Option<Value>,
+    event_time: Option<Value>,
+    series: Option<Value>,
+    reporting_component: Option<Value>,
+    reporting_instance: Option<Value>,
+    action: Option<Value>,
+    related: Option<Value>,
+    // ObjectMeta inlined at the top level by the internal Go type.
+    name: Option<Value>,
+    namespace: Option<Value>,
+    uid: Option<Value>,
+    resource_version: Option<Value>,
+    creation_timestamp: Option<Value>,
 }
 
-impl<'a> EventFields<'a> {
-    fn new(fields: &'a Map<String, Value>) -> Self {
-        // The internal type has no `metadata` and capitalised field names.
-        let go_names = !fields.contains_key("metadata")
-            && fields
-                .keys()
-                .any(|k| k.starts_with(|c: char| c.is_ascii_uppercase()));
-        Self { fields, go_names }
-    }
-
-    /// The value of `key`, ignoring ASCII case when the object uses the Go type's names.
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        let exact = self.fields.get(key);
-        let value = match exact {
-            None if self.go_names => self
-                .fields
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v),
-            _ => exact,
-        };
-        value.filter(|v| !v.is_null())
-    }
-
-    fn string(&self, key: &str) -> Option<String> {
-        self.get(key).and_then(as_text)
-    }
-
-    /// A time field kept verbatim as text; `{}` (a zero MicroTime some servers print) is absent.
-    fn timestamp_text(&self, key: &str) -> Option<String> {
-        self.get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    }
-
-    fn integer(&self, key: &str) -> Option<i64> {
-        match self.get(key)? {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
+impl EventFields {
+    fn read(object: Map<String, Value>) -> Self {
+        let mut fields = Self::default();
+        let mut events_api = Self::default();
+        for (key, value) in object {
+            if value.is_null() {
+                continue;
+            }
+            let slot = match api_name(&key).as_ref() {
+                "kind" => &mut fields.kind,
+                "apiVersion" => &mut fields.api_version,
+                "metadata" => &mut fields.metadata,
+                "involvedObject" => &mut fields.involved_object,
+                "regarding" => &mut events_api.involved_object,
+                "reason" => &mut fields.reason,
+                "message" => &mut fields.message,
+                "note" => &mut events_api.message,
+                "type" => &mut fields.event_type,
+                "count" => &mut fields.count,
+                "deprecatedCount" => &mut events_api.count,
+                "source" => &mut fields.source,
+                "deprecatedSource" => &mut events_api.source,
+                "firstTimestamp" => &mut fields.first_timestamp,
+                "deprecatedFirstTimestamp" => &mut events_api.first_timestamp,
+                "lastTimestamp" => &mut fields.last_timestamp,
+                "deprecatedLastTimestamp" => &mut events_api.last_timestamp,
+                "eventTime" => &mut fields.event_time,
+                "series" => &mut fields.series,
+                "reportingComponent" => &mut fields.reporting_component,
+                "reportingController" => &mut events_api.reporting_component,
+                "reportingInstance" => &mut fields.reporting_instance,
+                "action" => &mut fields.action,
+                "related" => &mut fields.related,
+                "name" => &mut fields.name,
+                "namespace" => &mut fields.namespace,
+                "uid" => &mut fields.uid,
+                "resourceVersion" => &mut fields.resource_version,
+                "creationTimestamp" => &mut fields.creation_timestamp,
+                _ => continue,
+            };
+            *slot = Some(value);
         }
-    }
-
-    fn object(&self, key: &str) -> Option<EventFields<'a>> {
-        let fields = self.get(key)?.as_object()?;
-        Some(EventFields {
-            fields,
-            go_names: self.go_names,
-        })
+        fields.involved_object = fields.involved_object.or(events_api.involved_object);
+        fields.message = fields.message.or(events_api.message);
+        fields.count = fields.count.or(events_api.count);
+        fields.source = fields.source.or(events_api.source);
+        fields.first_timestamp = fields.first_timestamp.or(events_api.first_timestamp);
+        fields.last_timestamp = fields.last_timestamp.or(events_api.last_timestamp);
+        fields.reporting_component = fields
+            .reporting_component
+            .or(events_api.reporting_component);
+        fields
     }
 }
 
