@@ -1,0 +1,614 @@
+"""`make chart-check`: the Helm chart, checked with the real tools.
+
+Renders charts/eventkeeper with the real Helm v4 engine (helm-python-sdk) for a matrix of
+values, then checks the output with `helm lint --strict`, kubernetes-validate --strict (two
+Kubernetes versions), yamllint, checkov, the restricted Pod Security Standard, values.schema.json
+rejections, and compares the RBAC and the environment with the real emitter binary
+(`eventkeeper-emitter print-rbac` and `run --help`).
+
+    python scripts/chart/check_chart.py --emitter PATH --checkov PATH --yamllint PATH --out DIR
+
+Prints one line per check and ends with `N passed, M failed`; exits 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import helm_python as hp
+import kubernetes_validate.utils as kv
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render import CHART, NAMESPACE, RELEASE, documents, manifest_text, render  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+KUBE_VERSIONS = ["1.31.0", "1.33.0"]
+CLUSTER = "demo"
+
+# The matrix every check runs on: name -> values.
+MATRIX: dict[str, dict] = {
+    "defaults": {"clusterName": CLUSTER},
+    "filters": {
+        "clusterName": CLUSTER,
+        "namespaces": ["team-a", "team-b"],
+        "filters": {
+            "include": ["type=Warning", "kind=Pod,Node reason=Failed*"],
+            "exclude": ["namespace=kube-system type=Normal"],
+        },
+        "maxLineBytes": 8192,
+        "logging": {"format": "text", "level": "debug"},
+    },
+    "single-replica": {
+        "clusterName": CLUSTER,
+        "replicaCount": 1,
+        "leaderElection": {"enabled": False},
+    },
+    "service-monitor": {
+        "clusterName": CLUSTER,
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+    },
+    "catch-up": {
+        "clusterName": CLUSTER,
+        "catchUpAccess": {"enabled": True, "group": "eventkeeper-catchup"},
+    },
+    "pinned-digest": {
+        "clusterName": CLUSTER,
+        "image": {"repository": "registry.example/eventkeeper-emitter", "digest": "sha256:" + "ab" * 32},
+        "leaderElection": {"enabled": True, "leaseName": "events-leader"},
+        "networkPolicy": {"apiServerTo": [{"ipBlock": {"cidr": "10.0.0.0/16"}}]},
+    },
+}
+
+# Values the schema (or the templates) must refuse, with a word the error must contain.
+REJECTED: dict[str, tuple[dict, str]] = {
+    "typo'd top-level key": ({"clusterName": CLUSTER, "replicas": 3}, "replicas"),
+    "typo'd nested key": (
+        {"clusterName": CLUSTER, "leaderElection": {"enabled": True, "leaseDuraton": "15s"}},
+        "leaseDuraton",
+    ),
+    "wrong type (string for integer)": ({"clusterName": CLUSTER, "replicaCount": "two"}, "replicaCount"),
+    "wrong type (string for boolean)": (
+        {"clusterName": CLUSTER, "leaderElection": {"enabled": "yes"}},
+        "enabled",
+    ),
+    "wrong type (list for string)": ({"clusterName": CLUSTER, "flushInterval": ["100ms"]}, "flushInterval"),
+    "duration without unit": ({"clusterName": CLUSTER, "stallTimeout": "180"}, "stallTimeout"),
+    "unknown filter field": (
+        {"clusterName": CLUSTER, "filters": {"include": ["severity=Warning"]}},
+        "include",
+    ),
+    "line budget over 16 KiB": ({"clusterName": CLUSTER, "maxLineBytes": 65536}, "maxLineBytes"),
+    "unknown log format": ({"clusterName": CLUSTER, "logging": {"format": "logfmt"}}, "format"),
+    "log level with a space": ({"clusterName": CLUSTER, "logging": {"level": "info debug"}}, "level"),
+    "missing cluster name": ({}, "clusterName is required"),
+    "replicas without leader election": (
+        {"clusterName": CLUSTER, "leaderElection": {"enabled": False}},
+        "needs leaderElection.enabled",
+    ),
+    "ServiceMonitor without Service": (
+        {"clusterName": CLUSTER, "serviceMonitor": {"enabled": True}, "service": {"enabled": False}},
+        "needs service.enabled",
+    ),
+}
+
+# Pod Security Standards, restricted profile: the volume types it allows.
+RESTRICTED_VOLUME_TYPES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+    "projected", "secret",
+}
+# Verbs a Role rule can limit with resourceNames (create, list, watch and deletecollection can't).
+NAMEABLE_VERBS = {"get", "update", "patch", "delete"}
+
+
+class Checks:
+    """Runs named checks, prints one line each, and counts."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed: list[str] = []
+
+    def run(self, name: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except AssertionError as err:
+            self._fail(name, str(err) or "assertion failed")
+        except Exception as err:  # a crash in a check is a failure too, never a pass
+            self._fail(name, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
+        else:
+            self.passed += 1
+            print(f"ok    {name}")
+
+    def _fail(self, name: str, why: str) -> None:
+        self.failed.append(name)
+        print(f"FAIL  {name}\n      " + why.replace("\n", "\n      "))
+
+
+def by_kind(docs: list[dict], kind: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(docs: list[dict], kind: str) -> dict:
+    found = by_kind(docs, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks on every rendered case.
+
+
+def check_lint(values: dict) -> None:
+    for version in KUBE_VERSIONS:
+        report = hp.lint(CHART, values, strict=True, kube_version=f"v{version}")
+        problems = [m for m in report["messages"] if m["severity"] >= 2] + [
+            {"error": e} for e in report.get("errors") or []
+        ]
+        assert not problems, f"helm lint --strict (Kubernetes {version}): {problems}"
+
+
+def check_kubernetes_validate(docs: list[dict]) -> None:
+    for version in KUBE_VERSIONS:
+        for doc in docs:
+            what = f"{doc['kind']}/{doc['metadata']['name']} on Kubernetes {version}"
+            if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+                check_service_monitor_shape(doc)
+                continue
+            try:
+                kv.validate(doc, version, strict=True)
+            except kv.ValidationError as err:
+                raise AssertionError(f"{what}: {err.message} at {list(err.absolute_path)}") from None
+            except kv.SchemaNotFoundError as err:
+                raise AssertionError(f"{what}: {err.message}") from None
+
+
+def check_service_monitor_shape(doc: dict) -> None:
+    """No ServiceMonitor schema ships offline: check the fields we set against the
+    monitoring.coreos.com/v1 CRD by hand (names and types only)."""
+    assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = doc["spec"]
+    assert set(spec) == {"namespaceSelector", "selector", "endpoints"}, spec.keys()
+    assert set(spec["namespaceSelector"]) == {"matchNames"}
+    assert set(spec["selector"]) == {"matchLabels"}
+    for endpoint in spec["endpoints"]:
+        assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout"}, endpoint
+        assert endpoint["port"] == "http" and endpoint["path"] == "/metrics", endpoint
+        for key in ("interval", "scrapeTimeout"):
+            assert re.fullmatch(r"[0-9]+(ms|s|m|h)", endpoint[key]), endpoint
+
+
+def check_yamllint(yamllint: str, file: Path) -> None:
+    proc = subprocess.run(
+        [yamllint, "--strict", "-c", str(HERE / "yamllint.yaml"), str(file)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def check_restricted_pod_security(docs: list[dict], values: dict) -> None:
+    deployment = one(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    pod_sc = pod.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC", "hostUsers"):
+        assert key not in pod or (key == "hostUsers" and pod[key] is False), f"pod sets {key}"
+    assert pod_sc.get("runAsNonRoot") is True, "pod runAsNonRoot"
+    assert pod_sc.get("runAsUser") == 65532, "pod runAsUser 65532"
+    assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", "pod seccomp"
+    assert "sysctls" not in pod_sc, "pod sysctls"
+    assert pod_sc.get("seLinuxOptions", {}).get("type") in (
+        None, "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t",
+    ), "SELinux type"
+    containers = pod["containers"] + pod.get("initContainers", []) + pod.get("ephemeralContainers", [])
+    assert [c["name"] for c in pod["containers"]] == ["emitter"], "one container, named emitter"
+    for c in containers:
+        sc = c.get("securityContext", {})
+        name = c["name"]
+        assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, f"{name}: runAsNonRoot"
+        uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
+        assert uid == 65532, f"{name}: runAsUser {uid}, want the image's fixed non-root 65532"
+        assert sc.get("allowPrivilegeEscalation") is False, f"{name}: allowPrivilegeEscalation"
+        assert sc.get("privileged", False) is False, f"{name}: privileged"
+        assert sc.get("readOnlyRootFilesystem") is True, f"{name}: readOnlyRootFilesystem"
+        caps = sc.get("capabilities", {})
+        assert caps.get("drop") == ["ALL"], f"{name}: capabilities.drop {caps.get('drop')}"
+        assert not caps.get("add"), f"{name}: adds capabilities {caps.get('add')}"
+        seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {}))
+        assert seccomp.get("type") == "RuntimeDefault", f"{name}: seccomp"
+        assert sc.get("procMount", "Default") == "Default", f"{name}: procMount"
+        for port in c.get("ports", []):
+            assert "hostPort" not in port, f"{name}: hostPort"
+    # Volumes: restricted types only, and the only API credential is the projected, expiring
+    # token of the emitter container (nothing is auto-mounted).
+    for volume in pod.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        assert kinds <= RESTRICTED_VOLUME_TYPES, f"volume {volume['name']}: {kinds}"
+    assert pod.get("automountServiceAccountToken") is False, "pod automounts a token"
+    tokens = [
+        s["serviceAccountToken"]
+        for v in pod.get("volumes", [])
+        for s in v.get("projected", {}).get("sources", [])
+        if "serviceAccountToken" in s
+    ]
+    expiry = values.get("serviceAccount", {}).get("tokenExpirationSeconds", 3600)
+    assert tokens == [{"path": "token", "expirationSeconds": expiry}], tokens
+    service_account = by_kind(docs, "ServiceAccount")
+    assert all(sa.get("automountServiceAccountToken") is False for sa in service_account)
+    assert not by_kind(docs, "Secret"), "no long-lived token Secret"
+
+
+def check_deployment_wiring(docs: list[dict], values: dict) -> None:
+    """Probes on the emitter's real endpoints, replicas, spread, PDB and Service."""
+    deployment = one(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["args"] == ["run"], c["args"]
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}], c["ports"]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert env_of(c)["EVENTKEEPER_LISTEN"] == "0.0.0.0:8080"
+    assert c["resources"]["requests"] and c["resources"]["limits"]
+    replicas = values.get("replicaCount", 2)
+    assert deployment["spec"]["replicas"] == replicas
+    env = env_of(c)
+    leader = values.get("leaderElection", {}).get("enabled", True)
+    assert env["EVENTKEEPER_LEADER_ELECTION"] == str(leader).lower(), env
+    lease = values.get("leaderElection", {}).get("leaseName") or RELEASE
+    assert env["EVENTKEEPER_LEASE_NAME"] == lease
+    assert env["EVENTKEEPER_LEASE_NAMESPACE"] == NAMESPACE
+    assert env["EVENTKEEPER_CLUSTER_NAME"] == CLUSTER
+    spread = pod["topologySpreadConstraints"]
+    assert spread[0]["topologyKey"] == "kubernetes.io/hostname", spread
+    assert spread[0]["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
+    assert pdb["spec"]["maxUnavailable"] == 1, "a PDB that never blocks a single replica's drain"
+    svc = one(docs, "Service")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()), "Service selects the pods"
+    policy = one(docs, "NetworkPolicy")
+    assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    image = c["image"]
+    digest = values.get("image", {}).get("digest")
+    if digest:
+        assert image == f"{values['image']['repository']}@{digest}", image
+    else:
+        assert image.endswith(":0.1.0") or ":" in image.rsplit("/", 1)[-1], image
+    for doc in docs:
+        if doc["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+            assert doc["metadata"].get("namespace") == NAMESPACE, f"{doc['kind']} has no namespace"
+
+
+def check_case_specifics(case: str, docs: list[dict], rendered: dict[str, str]) -> None:
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    if case == "filters":
+        assert env["EVENTKEEPER_NAMESPACES"] == "team-a,team-b", env
+        assert env["EVENTKEEPER_INCLUDE"] == "type=Warning;kind=Pod,Node reason=Failed*", env
+        assert env["EVENTKEEPER_EXCLUDE"] == "namespace=kube-system type=Normal", env
+        assert env["EVENTKEEPER_MAX_LINE_BYTES"] == "8192"
+        assert (env["EVENTKEEPER_LOG_FORMAT"], env["EVENTKEEPER_LOG_LEVEL"]) == ("text", "debug")
+    else:
+        for key in ("EVENTKEEPER_NAMESPACES", "EVENTKEEPER_INCLUDE", "EVENTKEEPER_EXCLUDE"):
+            assert key not in env, f"{key} set without a value: the emitter's default is meant"
+    if case == "service-monitor":
+        monitor = one(docs, "ServiceMonitor")
+        assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    else:
+        assert not by_kind(docs, "ServiceMonitor")
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    assert f"/aws/containerinsights/{CLUSTER}/application" in notes, "NOTES names the log group"
+    assert "log_processed." in notes and "| sort @timestamp desc" in notes, "NOTES has a query"
+
+
+def check_catch_up_rbac(case: str, docs: list[dict]) -> None:
+    """Catch-up access: a group (the Lambda's EKS access entry) gets events get/list cluster-wide
+    and get/update on this release's Lease only. Absent unless turned on."""
+    bound = [
+        d for d in docs
+        if d["kind"] in ("ClusterRoleBinding", "RoleBinding")
+        and any(s["kind"] == "Group" for s in d["subjects"])
+    ]
+    if case != "catch-up":
+        assert not bound, "catch-up access is off by default"
+        return
+    assert len(bound) == 2, bound
+    for binding in bound:
+        assert binding["subjects"] == [
+            {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "eventkeeper-catchup"}
+        ], binding["subjects"]
+    roles = {(d["kind"], d["metadata"]["name"]): d for d in docs if d["kind"] in ("ClusterRole", "Role")}
+    cluster_role = roles[("ClusterRole", bound[0]["roleRef"]["name"])] if bound[0]["kind"] == "ClusterRoleBinding" \
+        else roles[("ClusterRole", bound[1]["roleRef"]["name"])]
+    role_binding = next(b for b in bound if b["kind"] == "RoleBinding")
+    role = roles[("Role", role_binding["roleRef"]["name"])]
+    assert cluster_role["rules"] == [
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]}
+    ], cluster_role["rules"]
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "resourceNames": [RELEASE], "verbs": ["get", "update"]}
+    ], role["rules"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks against the real emitter binary.
+
+
+@functools.cache
+def emitter_output(emitter: str, *args: str) -> str:
+    proc = subprocess.run([emitter, *args], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, (
+        f"`eventkeeper-emitter {' '.join(args)}` exited {proc.returncode}: the chart cannot be "
+        f"checked against the emitter until it implements this.\n{proc.stderr.strip()[:600]}"
+    )
+    return proc.stdout
+
+
+def emitter_grants(docs: list[dict]) -> set[tuple[str, str, str, str]]:
+    """(apiGroup, resource, verb, scope) granted to the emitter's ServiceAccount."""
+    sa = {("ServiceAccount", s["metadata"]["name"]) for s in by_kind(docs, "ServiceAccount")}
+    roles = {(d["kind"], d["metadata"]["name"]): d for d in docs if d["kind"] in ("ClusterRole", "Role")}
+    grants = set()
+    for binding in docs:
+        if binding["kind"] not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        if not any((s["kind"], s["name"]) in sa for s in binding["subjects"]):
+            continue
+        role = roles[(binding["roleRef"]["kind"], binding["roleRef"]["name"])]
+        scope = "cluster" if role["kind"] == "ClusterRole" else "namespace"
+        for rule in role["rules"]:
+            assert "nonResourceURLs" not in rule, rule
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        assert "*" not in (group, resource, verb), f"wildcard in {rule}"
+                        grants.add((group, resource, verb, scope))
+    return grants
+
+
+def check_rbac_matches_emitter(emitter: str, docs: list[dict], values: dict) -> None:
+    out = emitter_output(emitter, "print-rbac")
+    try:
+        wanted_rules = json.loads(out)
+    except json.JSONDecodeError as err:
+        raise AssertionError(f"print-rbac printed no JSON ({err}): {out[:300]!r}") from None
+    assert isinstance(wanted_rules, list) and wanted_rules, f"print-rbac printed {out[:300]!r}"
+    wanted = set()
+    for rule in wanted_rules:
+        assert rule["scope"] in ("cluster", "namespace"), rule
+        for verb in rule["verbs"]:
+            wanted.add((rule["apiGroup"], rule["resource"], verb, rule["scope"]))
+    granted = emitter_grants(docs)
+    assert granted == wanted, (
+        f"chart grants more: {sorted(granted - wanted)}; chart lacks: {sorted(wanted - granted)}"
+    )
+    # Namespaced grants are limited to the release's own Lease wherever Kubernetes allows it.
+    lease = values.get("leaderElection", {}).get("leaseName") or RELEASE
+    for role in by_kind(docs, "Role"):
+        if role["metadata"]["name"].endswith("-catchup"):
+            continue
+        for rule in role["rules"]:
+            nameable = set(rule["verbs"]) & NAMEABLE_VERBS
+            if nameable:
+                assert rule.get("resourceNames") == [lease], f"{rule} not limited to Lease {lease}"
+
+
+def check_env_matches_emitter(emitter: str, rendered_cases: dict[str, list[dict]]) -> None:
+    """Every variable the chart sets is one the emitter reads, and every setting the emitter
+    reads is exposed by the chart (KUBECONFIG excepted: in-cluster config)."""
+    help_text = emitter_output(emitter, "run", "--help")
+    known = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", help_text))
+    assert known, f"`run --help` names no env vars:\n{help_text[:600]}"
+    chart_sets: set[str] = set()
+    for docs in rendered_cases.values():
+        container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+        names = set(env_of(container)) - {"POD_NAME", "POD_NAMESPACE"}
+        unknown = names - known
+        assert not unknown, f"the chart sets variables the emitter does not read: {sorted(unknown)}"
+        chart_sets |= names
+    missing = known - chart_sets - {"KUBECONFIG"}
+    assert not missing, f"emitter settings the chart does not expose: {sorted(missing)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# values.schema.json and template guards.
+
+
+def check_rejected(values: dict, needle: str) -> None:
+    try:
+        render(values)
+    except (hp.HelmValuesError, hp.HelmRenderError) as err:
+        assert needle in str(err), f"rejected, but the message does not name {needle!r}: {err}"
+        return
+    raise AssertionError(f"rendered without error: {values}")
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/log-pipeline.md: the shipper configurations select the pods this chart makes.
+
+
+def check_pipeline_guide(docs: list[dict]) -> None:
+    guide = (REPO / "docs" / "log-pipeline.md").read_text()
+    config_text = (REPO / "docs" / "vector" / "vector.yaml").read_text()
+    # The guide quotes the config file verbatim, without its leading comment lines.
+    body = "".join(
+        line for i, line in enumerate(config_text.splitlines(keepends=True))
+        if i >= next(n for n, l in enumerate(config_text.splitlines()) if not l.startswith("#"))
+    )
+    assert f"```yaml\n{body}```" in guide, "the guide does not quote docs/vector/vector.yaml verbatim"
+    config = yaml.safe_load(config_text)
+    assert config["sources"]["pods"]["type"] == "kubernetes_logs"
+    split = config["transforms"]["split"]
+    assert split["type"] == "route" and split["inputs"] == ["pods"]
+    remap = config["transforms"]["eventkeeper_records"]
+    assert remap == {"type": "remap", "inputs": ["split.eventkeeper"], "file": "/etc/vector/eventkeeper.vrl"}
+    sinks = config["sinks"]
+    assert sinks["eventkeeper_cloudwatch"]["type"] == "aws_cloudwatch_logs"
+    assert sinks["eventkeeper_cloudwatch"]["inputs"] == ["eventkeeper_records"]
+    assert sinks["eventkeeper_cloudwatch"]["encoding"] == {"codec": "json"}
+    assert sinks["application_cloudwatch"]["inputs"] == ["split._unmatched"]
+    assert sinks["eventkeeper_cloudwatch"]["group_name"] != sinks["application_cloudwatch"]["group_name"]
+    # The route condition matches the pods and container this chart renders, stdout only.
+    pod = one(docs, "Deployment")["spec"]["template"]
+    condition = split["route"]["eventkeeper"]
+    labels = dict(re.findall(r'\.kubernetes\.pod_labels\."([^"]+)" == "([^"]+)"', condition))
+    assert labels, condition
+    for key, value in labels.items():
+        assert pod["metadata"]["labels"].get(key) == value, f"route wants {key}={value}; pods have {pod['metadata']['labels']}"
+    containers = re.findall(r'\.kubernetes\.container_name == "([^"]+)"', condition)
+    assert containers == [pod["spec"]["containers"][0]["name"]], containers
+    assert '.stream == "stdout"' in condition
+    # The Fluent Bit rewrite_tag rule keys on a label the pods carry.
+    rule = re.search(r"Rule +\$kubernetes\['labels'\]\['([^']+)'\] \^([^$ ]+)\$", guide)
+    assert rule, "no rewrite_tag rule in the guide"
+    assert pod["metadata"]["labels"].get(rule.group(1)) == rule.group(2), rule.groups()
+    # Container Insights facts the guide and NOTES rely on.
+    assert "/aws/containerinsights/<cluster>/application" in guide and "log_processed." in guide
+    assert "mergeLogKey: data" in guide
+
+
+EXAMPLE = CHART / "examples" / "defaults.yaml"
+
+
+def check_committed_example(text: str) -> None:
+    """charts/eventkeeper/examples/defaults.yaml is the committed default rendering, for reviewers
+    to read without running Helm; it must not drift (EVENTKEEPER_UPDATE_GENERATED=1 rewrites it)."""
+    header = (
+        "# Generated by `make chart-check` (EVENTKEEPER_UPDATE_GENERATED=1 to rewrite): the chart\n"
+        "# rendered with `--set clusterName=demo`, release and namespace `eventkeeper`.\n"
+    )
+    wanted = header + text
+    if os.environ.get("EVENTKEEPER_UPDATE_GENERATED") == "1":
+        EXAMPLE.parent.mkdir(exist_ok=True)
+        EXAMPLE.write_text(wanted)
+    current = EXAMPLE.read_text() if EXAMPLE.exists() else ""
+    assert current == wanted, (
+        f"{EXAMPLE.relative_to(REPO)} differs from the rendering: run "
+        "`EVENTKEEPER_UPDATE_GENERATED=1 make chart-check` and commit it"
+    )
+
+
+def check_values_documented() -> None:
+    """Every key of values.schema.json is in the chart README's table (or a parent key is)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    readme = (CHART / "README.md").read_text()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    documented = set(re.findall(r"`([A-Za-z0-9_.*]+)`", readme))
+
+    def leaves(node: dict, prefix: str) -> list[str]:
+        props = node.get("properties")
+        if not props:
+            return [prefix]
+        return [leaf for key, sub in props.items() for leaf in leaves(sub, f"{prefix}{key}.")]
+
+    missing = []
+    for leaf in leaves(schema, ""):
+        path = leaf.rstrip(".")
+        if path == "global":
+            continue
+        parts = path.split(".")
+        prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        if not any(p in documented or f"{p}.*" in documented for p in prefixes):
+            missing.append(path)
+    assert not missing, f"values missing from charts/eventkeeper/README.md: {missing}"
+    undeclared = set(values) - set(schema["properties"])
+    assert not undeclared, f"values.yaml keys without a schema: {undeclared}"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def check_checkov(checkov: str, out: Path) -> None:
+    proc = subprocess.run(
+        [checkov, "--config-file", str(HERE / "checkov.yaml"), "-d", str(out), "-o", "json"],
+        capture_output=True, text=True, timeout=600,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"checkov printed no JSON (exit {proc.returncode}): {proc.stderr[-800:]}") from None
+    reports = report if isinstance(report, list) else [report]
+    failed = [c for r in reports for c in r["results"]["failed_checks"]]
+    parsing = [e for r in reports for e in r["results"].get("parsing_errors", [])]
+    passed = sum(r["summary"]["passed"] for r in reports)
+    assert not parsing, f"checkov could not parse: {parsing}"
+    assert passed > 0, "checkov passed nothing: did it scan the manifests?"
+    assert not failed, "\n".join(
+        f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})" for c in failed
+    )
+    skipped = yaml.safe_load((HERE / "checkov.yaml").read_text()).get("skip-check", [])
+    print(f"      checkov: {passed} passed, 0 failed; not run, with reasons in checkov.yaml: {skipped}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emitter", required=True, help="the eventkeeper-emitter binary")
+    parser.add_argument("--checkov", required=True, help="the checkov executable")
+    parser.add_argument("--yamllint", required=True, help="the yamllint executable")
+    parser.add_argument("--out", required=True, type=Path, help="directory for rendered manifests")
+    args = parser.parse_args()
+
+    checks = Checks()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*.yaml"):
+        old.unlink()
+
+    rendered_cases: dict[str, list[dict]] = {}
+    for case, values in MATRIX.items():
+        try:
+            rendered = render(values)
+        except hp.HelmError as err:
+            checks.run(f"{case}: render", lambda err=err: (_ for _ in ()).throw(AssertionError(str(err))))
+            continue
+        checks.run(f"{case}: render", lambda: None)
+        file = args.out / f"{case}.yaml"
+        file.write_text(manifest_text(rendered))
+        docs = documents(rendered)
+        rendered_cases[case] = docs
+        if case == "defaults":
+            checks.run("committed example rendering is current",
+                       lambda text=manifest_text(rendered): check_committed_example(text))
+        checks.run(f"{case}: helm lint --strict ({', '.join(KUBE_VERSIONS)})", lambda v=values: check_lint(v))
+        checks.run(f"{case}: kubernetes-validate --strict ({', '.join(KUBE_VERSIONS)})",
+                   lambda d=docs: check_kubernetes_validate(d))
+        checks.run(f"{case}: yamllint", lambda f=file: check_yamllint(args.yamllint, f))
+        checks.run(f"{case}: restricted Pod Security fields",
+                   lambda d=docs, v=values: check_restricted_pod_security(d, v))
+        checks.run(f"{case}: probes, replicas, spread, PDB, Service, NetworkPolicy",
+                   lambda d=docs, v=values: check_deployment_wiring(d, v))
+        checks.run(f"{case}: case settings and NOTES",
+                   lambda c=case, d=docs, r=rendered: check_case_specifics(c, d, r))
+        checks.run(f"{case}: catch-up access", lambda c=case, d=docs: check_catch_up_rbac(c, d))
+        checks.run(f"{case}: RBAC equals `eventkeeper-emitter print-rbac`",
+                   lambda d=docs, v=values: check_rbac_matches_emitter(args.emitter, d, v))
+
+    checks.run("environment equals the emitter's `run --help`",
+               lambda: check_env_matches_emitter(args.emitter, rendered_cases))
+    for what, (values, needle) in REJECTED.items():
+        checks.run(f"rejects {what}", lambda v=values, n=needle: check_rejected(v, n))
+    checks.run("every value is documented in the chart README", check_values_documented)
+    if "defaults" in rendered_cases:
+        checks.run("docs/log-pipeline.md routes this chart's pods",
+                   lambda: check_pipeline_guide(rendered_cases["defaults"]))
+    checks.run("checkov --framework kubernetes", lambda: check_checkov(args.checkov, args.out))
+
+    print(f"chart-check: {checks.passed} passed, {len(checks.failed)} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
