@@ -1,0 +1,269 @@
+//! `eventkeeper-sim`: runs the simulator as a process. Prints exactly one line
+//! `listening on <url>` on stdout once ready; logs go to stderr; serves until killed.
+
+use anyhow::Context as _;
+use clap::Parser;
+use eventkeeper_sim::{
+    AuthMode, EksConfig, FaultRequest, GenerateSpec, Scenario, SimConfig, Simulator, StoreConfig,
+    Throttle,
+};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// A local Kubernetes API server for Events and Leases, with load generation, scenario replay,
+/// a simulated clock and fault injection.
+#[derive(Debug, Parser)]
+#[command(name = "eventkeeper-sim", version)]
+struct Cli {
+    /// Address to listen on (port 0 = any free port).
+    #[arg(long, env = "EVENTKEEPER_SIM_LISTEN", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Write a kubeconfig for this server to FILE.
+    #[arg(long, env = "EVENTKEEPER_SIM_KUBECONFIG_OUT")]
+    kubeconfig_out: Option<PathBuf>,
+    /// Replay a scenario: `seeds` (built in) or a JSON scenario file. Repeatable.
+    #[arg(long, env = "EVENTKEEPER_SIM_SCENARIO", value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Serve HTTPS with a CA generated at start (written into the kubeconfig).
+    #[arg(long, env = "EVENTKEEPER_SIM_TLS")]
+    tls: bool,
+    /// Bearer token mode: none, static (--token) or eks (k8s-aws-v1 tokens for --cluster-name).
+    #[arg(long, env = "EVENTKEEPER_SIM_AUTH", default_value = "none", value_parser = ["none", "static", "eks"])]
+    auth: String,
+    /// The token required in static mode (also written into the kubeconfig).
+    #[arg(long, env = "EVENTKEEPER_SIM_TOKEN")]
+    token: Option<String>,
+    /// Cluster name an EKS token must be signed for (x-k8s-aws-id).
+    #[arg(
+        long,
+        env = "EVENTKEEPER_SIM_CLUSTER_NAME",
+        default_value = "eventkeeper-sim"
+    )]
+    cluster_name: String,
+    /// In eks mode, replay each token's presigned GetCallerIdentity against this STS endpoint
+    /// (plain HTTP, e.g. moto) to learn the caller.
+    #[arg(long, env = "EVENTKEEPER_SIM_STS_ENDPOINT")]
+    sts_endpoint: Option<String>,
+    /// In eks mode, verify token signatures with this AWS secret access key.
+    #[arg(long, env = "EVENTKEEPER_SIM_EKS_SECRET_KEY")]
+    eks_secret_key: Option<String>,
+    /// Events expire this long after their last update (simulated time).
+    #[arg(long, env = "EVENTKEEPER_SIM_EVENT_TTL", default_value = "1h", value_parser = parse_duration)]
+    event_ttl: Duration,
+    /// Continue tokens expire this long after the first page (simulated time).
+    #[arg(long, env = "EVENTKEEPER_SIM_CONTINUE_TTL", default_value = "5m", value_parser = parse_duration)]
+    continue_ttl: Duration,
+    /// Simulated seconds per real second.
+    #[arg(long, env = "EVENTKEEPER_SIM_CLOCK_SPEED", default_value_t = 1.0)]
+    clock_speed: f64,
+    /// How many changes the watch history keeps; older resourceVersions get 410.
+    #[arg(long, env = "EVENTKEEPER_SIM_WATCH_HISTORY", default_value_t = 10_000)]
+    watch_history: usize,
+    /// Period of BOOKMARK events on watches that allow them.
+    #[arg(long, env = "EVENTKEEPER_SIM_BOOKMARK_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    bookmark_interval: Duration,
+    /// At most this many observations are kept for /_sim/observations.
+    #[arg(
+        long,
+        env = "EVENTKEEPER_SIM_MAX_OBSERVATIONS",
+        default_value_t = 2_000_000
+    )]
+    max_observations: usize,
+    /// Start a load generation: the JSON body of POST /_sim/generate.
+    #[arg(long, env = "EVENTKEEPER_SIM_GENERATE")]
+    generate: Option<String>,
+    /// Fault: every watch ends after this many events.
+    #[arg(long, env = "EVENTKEEPER_SIM_CLOSE_WATCHES_AFTER")]
+    close_watches_after: Option<u64>,
+    /// Fault: the first watch gets 410 Expired.
+    #[arg(long, env = "EVENTKEEPER_SIM_GONE_NEXT_WATCH")]
+    gone_next_watch: bool,
+    /// Fault: the first COUNT requests get 429 (COUNT or COUNT:RETRY_AFTER_SECONDS).
+    #[arg(long, env = "EVENTKEEPER_SIM_THROTTLE", value_parser = parse_throttle)]
+    throttle: Option<Throttle>,
+    /// Fault: the first N requests get 500.
+    #[arg(long, env = "EVENTKEEPER_SIM_SERVER_ERRORS")]
+    server_errors: Option<u32>,
+    /// Fault: added latency per request, in milliseconds.
+    #[arg(long, env = "EVENTKEEPER_SIM_LATENCY_MS")]
+    latency_ms: Option<u64>,
+    /// Fault: start paused (requests wait, watches send nothing) until POST /_sim/faults.
+    #[arg(long, env = "EVENTKEEPER_SIM_PAUSED")]
+    paused: bool,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter.
+    #[arg(long, env = "EVENTKEEPER_SIM_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+/// `100ms`, `5s`, `3m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+fn parse_throttle(s: &str) -> Result<Throttle, String> {
+    let (count, secs) = s.split_once(':').unwrap_or((s, "1"));
+    Ok(Throttle {
+        count: count.parse().map_err(|_| format!("bad count in {s:?}"))?,
+        retry_after_seconds: secs.parse().map_err(|_| format!("bad seconds in {s:?}"))?,
+    })
+}
+
+fn config(cli: &Cli) -> anyhow::Result<SimConfig> {
+    let auth = match cli.auth.as_str() {
+        "static" => AuthMode::StaticToken(
+            cli.token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .context("--auth static needs --token")?,
+        ),
+        "eks" => AuthMode::Eks(EksConfig {
+            cluster_name: cli.cluster_name.clone(),
+            sts_endpoint: cli.sts_endpoint.clone(),
+            secret_key: cli.eks_secret_key.clone(),
+        }),
+        _ => AuthMode::None,
+    };
+    let scenarios = cli
+        .scenario
+        .iter()
+        .map(|s| Scenario::load(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let generate = cli
+        .generate
+        .as_deref()
+        .map(serde_json::from_str::<GenerateSpec>)
+        .transpose()
+        .context("--generate is not a generate request")?;
+    anyhow::ensure!(
+        cli.clock_speed.is_finite() && cli.clock_speed > 0.0,
+        "--clock-speed must be a positive number"
+    );
+    Ok(SimConfig {
+        listen: cli.listen,
+        tls: cli.tls,
+        auth,
+        store: StoreConfig {
+            history_size: cli.watch_history.max(1),
+            event_ttl: jiff::SignedDuration::try_from(cli.event_ttl)?,
+            continue_ttl: jiff::SignedDuration::try_from(cli.continue_ttl)?,
+            max_observations: cli.max_observations,
+            ..StoreConfig::default()
+        },
+        clock_speed: cli.clock_speed,
+        bookmark_interval: cli.bookmark_interval.max(Duration::from_millis(10)),
+        faults: FaultRequest {
+            close_watches_after: cli.close_watches_after,
+            gone_next_watch: cli.gone_next_watch.then_some(true),
+            throttle: cli.throttle,
+            server_errors: cli.server_errors,
+            latency_ms: cli.latency_ms,
+            paused: cli.paused.then_some(true),
+        },
+        scenarios,
+        generate,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            eprintln!("{}", msg.lines().next().unwrap_or("invalid arguments"));
+            return ExitCode::from(64);
+        }
+    };
+    let cfg = match config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(64);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cfg, cli.kubeconfig_out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cfg: SimConfig, kubeconfig_out: Option<PathBuf>) -> anyhow::Result<()> {
+    let sim = Simulator::start(cfg).await?;
+    if let Some(path) = &kubeconfig_out {
+        sim.write_kubeconfig(path)?;
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", sim.url())?;
+        out.flush()?;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("Stopping");
+    sim.shutdown();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_throttles_parse() {
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        assert!(parse_duration("5").is_err());
+        assert_eq!(
+            parse_throttle("3:7"),
+            Ok(Throttle {
+                count: 3,
+                retry_after_seconds: 7
+            })
+        );
+    }
+}

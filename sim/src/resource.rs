@@ -1,0 +1,321 @@
+//! The resources served: Events (stored as core/v1, also viewed as events.k8s.io/v1) and Leases.
+//! Field labels, defaulting, validation and the conversion between the two Event APIs.
+
+use crate::status::{ApiError, ResourceName};
+use serde_json::{Map, Value, json};
+
+/// What is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// core/v1 Event.
+    Event,
+    /// coordination.k8s.io/v1 Lease.
+    Lease,
+}
+
+/// The API a request speaks; Events are stored once and served through two views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// `/api/v1/.../events`.
+    CoreEvents,
+    /// `/apis/events.k8s.io/v1/.../events`.
+    EventsV1,
+    /// `/apis/coordination.k8s.io/v1/.../leases`.
+    Leases,
+}
+
+impl View {
+    /// The stored kind behind the view.
+    pub fn kind(self) -> Kind {
+        match self {
+            View::CoreEvents | View::EventsV1 => Kind::Event,
+            View::Leases => Kind::Lease,
+        }
+    }
+
+    /// `apiVersion` of objects in this view.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            View::CoreEvents => "v1",
+            View::EventsV1 => "events.k8s.io/v1",
+            View::Leases => "coordination.k8s.io/v1",
+        }
+    }
+
+    /// `kind` of one object.
+    pub fn object_kind(self) -> &'static str {
+        match self {
+            View::CoreEvents | View::EventsV1 => "Event",
+            View::Leases => "Lease",
+        }
+    }
+
+    /// `kind` of a list.
+    pub fn list_kind(self) -> &'static str {
+        match self {
+            View::CoreEvents | View::EventsV1 => "EventList",
+            View::Leases => "LeaseList",
+        }
+    }
+
+    /// Names used in error messages.
+    pub fn resource_name(self) -> ResourceName {
+        match self {
+            View::CoreEvents => ResourceName {
+                plural: "events",
+                group: "",
+            },
+            View::EventsV1 => ResourceName {
+                plural: "events",
+                group: "events.k8s.io",
+            },
+            View::Leases => ResourceName {
+                plural: "leases",
+                group: "coordination.k8s.io",
+            },
+        }
+    }
+
+    /// The stored-object path a field label selects on, or None when unsupported.
+    pub fn field_path(self, label: &str) -> Option<&'static str> {
+        let common = match label {
+            "metadata.name" => Some("metadata.name"),
+            "metadata.namespace" => Some("metadata.namespace"),
+            _ => None,
+        };
+        if common.is_some() || self == View::Leases {
+            return common;
+        }
+        let core = match label {
+            "involvedObject.kind" => "involvedObject.kind",
+            "involvedObject.namespace" => "involvedObject.namespace",
+            "involvedObject.name" => "involvedObject.name",
+            "involvedObject.uid" => "involvedObject.uid",
+            "involvedObject.apiVersion" => "involvedObject.apiVersion",
+            "involvedObject.resourceVersion" => "involvedObject.resourceVersion",
+            "involvedObject.fieldPath" => "involvedObject.fieldPath",
+            "reason" => "reason",
+            "reportingComponent" => "reportingComponent",
+            "source" => "source.component",
+            "type" => "type",
+            _ => "",
+        };
+        if !core.is_empty() {
+            return Some(core);
+        }
+        if self == View::EventsV1 {
+            return match label {
+                "regarding.kind" => Some("involvedObject.kind"),
+                "regarding.namespace" => Some("involvedObject.namespace"),
+                "regarding.name" => Some("involvedObject.name"),
+                "regarding.uid" => Some("involvedObject.uid"),
+                "regarding.apiVersion" => Some("involvedObject.apiVersion"),
+                "regarding.resourceVersion" => Some("involvedObject.resourceVersion"),
+                "regarding.fieldPath" => Some("involvedObject.fieldPath"),
+                "reportingController" => Some("reportingComponent"),
+                "deprecatedSource.component" => Some("source.component"),
+                _ => None,
+            };
+        }
+        None
+    }
+
+    /// The stored object as this view shows it.
+    pub fn present(self, stored: &Value) -> Value {
+        match self {
+            View::EventsV1 => core_to_events_v1(stored),
+            View::CoreEvents | View::Leases => stored.clone(),
+        }
+    }
+
+    /// A client's object in this view, converted to the stored form.
+    pub fn to_stored(self, incoming: Value) -> Value {
+        match self {
+            View::EventsV1 => events_v1_to_core(&incoming),
+            View::CoreEvents | View::Leases => incoming,
+        }
+    }
+}
+
+/// Fills the fields the real server always prints (Go structs that are never omitted) and checks
+/// what kube-apiserver's validation checks for our purposes.
+pub fn default_and_validate(view: View, namespace: &str, obj: &mut Value) -> Result<(), ApiError> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let Some(map) = obj.as_object_mut() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let res = view.resource_name();
+    let kind = view.object_kind();
+    if view.kind() == Kind::Event {
+        map.insert("apiVersion".into(), json!("v1"));
+        map.insert("kind".into(), json!("Event"));
+        for key in ["involvedObject", "source"] {
+            if !map.get(key).is_some_and(Value::is_object) {
+                map.insert(key.into(), json!({}));
+            }
+        }
+        for key in ["firstTimestamp", "lastTimestamp", "eventTime"] {
+            map.entry(key).or_insert(Value::Null);
+        }
+        for key in ["reportingComponent", "reportingInstance"] {
+            map.entry(key).or_insert(json!(""));
+        }
+        let io_ns = map
+            .get("involvedObject")
+            .and_then(|io| io.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !io_ns.is_empty() && io_ns != namespace {
+            return Err(ApiError::invalid(
+                kind,
+                res.group,
+                &name,
+                "involvedObject.namespace",
+                &format!("Invalid value: \"{io_ns}\": does not match event.namespace"),
+            ));
+        }
+    } else {
+        map.insert("apiVersion".into(), json!(view.api_version()));
+        map.insert("kind".into(), json!(kind));
+        map.entry("spec").or_insert(json!({}));
+    }
+    if name.is_empty() {
+        return Err(ApiError::invalid(
+            kind,
+            res.group,
+            &name,
+            "metadata.name",
+            "Required value: name or generateName is required",
+        ));
+    }
+    Ok(())
+}
+
+fn copy_field(
+    from: &Map<String, Value>,
+    from_key: &str,
+    to: &mut Map<String, Value>,
+    to_key: &str,
+) {
+    if let Some(v) = from.get(from_key) {
+        to.insert(to_key.to_owned(), v.clone());
+    }
+}
+
+/// core/v1 Event → events.k8s.io/v1 Event (the field mapping of the Kubernetes conversion).
+pub fn core_to_events_v1(core: &Value) -> Value {
+    let Some(c) = core.as_object() else {
+        return core.clone();
+    };
+    let mut e = Map::new();
+    e.insert("apiVersion".into(), json!("events.k8s.io/v1"));
+    e.insert("kind".into(), json!("Event"));
+    for (from, to) in [
+        ("metadata", "metadata"),
+        ("eventTime", "eventTime"),
+        ("series", "series"),
+        ("reportingComponent", "reportingController"),
+        ("reportingInstance", "reportingInstance"),
+        ("action", "action"),
+        ("reason", "reason"),
+        ("involvedObject", "regarding"),
+        ("related", "related"),
+        ("message", "note"),
+        ("type", "type"),
+        ("source", "deprecatedSource"),
+        ("firstTimestamp", "deprecatedFirstTimestamp"),
+        ("lastTimestamp", "deprecatedLastTimestamp"),
+        ("count", "deprecatedCount"),
+    ] {
+        copy_field(c, from, &mut e, to);
+    }
+    Value::Object(e)
+}
+
+/// events.k8s.io/v1 Event → core/v1 Event.
+pub fn events_v1_to_core(ev: &Value) -> Value {
+    let Some(c) = ev.as_object() else {
+        return ev.clone();
+    };
+    let mut e = Map::new();
+    e.insert("apiVersion".into(), json!("v1"));
+    e.insert("kind".into(), json!("Event"));
+    for (from, to) in [
+        ("metadata", "metadata"),
+        ("eventTime", "eventTime"),
+        ("series", "series"),
+        ("reportingController", "reportingComponent"),
+        ("reportingInstance", "reportingInstance"),
+        ("action", "action"),
+        ("reason", "reason"),
+        ("regarding", "involvedObject"),
+        ("related", "related"),
+        ("note", "message"),
+        ("type", "type"),
+        ("deprecatedSource", "source"),
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ] {
+        copy_field(c, from, &mut e, to);
+    }
+    Value::Object(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_v1_round_trips_through_core() {
+        let core = json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "a.1", "namespace": "test"},
+            "involvedObject": {"kind": "Pod", "name": "a"},
+            "reason": "BackOff", "message": "Back-off pulling image", "type": "Normal",
+            "source": {"component": "kubelet"}, "count": 3,
+            "firstTimestamp": "2023-10-19T21:49:44Z", "lastTimestamp": "2023-10-19T21:59:44Z",
+            "eventTime": null, "reportingComponent": "kubelet", "reportingInstance": "node-1",
+        });
+        let v1 = core_to_events_v1(&core);
+        assert_eq!(v1["regarding"]["kind"], "Pod");
+        assert_eq!(v1["note"], "Back-off pulling image");
+        assert_eq!(v1["deprecatedCount"], 3);
+        assert_eq!(v1["reportingController"], "kubelet");
+        assert_eq!(events_v1_to_core(&v1), core);
+    }
+
+    #[test]
+    fn events_get_the_fields_go_never_omits() {
+        let mut e = json!({"metadata": {"name": "x", "namespace": "ns"}});
+        default_and_validate(View::CoreEvents, "ns", &mut e).unwrap();
+        assert_eq!(e["involvedObject"], json!({}));
+        assert_eq!(e["eventTime"], Value::Null);
+        assert_eq!(e["reportingComponent"], "");
+    }
+
+    #[test]
+    fn involved_object_in_another_namespace_is_invalid() {
+        let mut e = json!({"metadata": {"name": "x"}, "involvedObject": {"namespace": "other"}});
+        let err = default_and_validate(View::CoreEvents, "ns", &mut e).unwrap_err();
+        assert_eq!(err.code, 422);
+    }
+
+    #[test]
+    fn events_v1_field_labels_map_to_core_paths() {
+        assert_eq!(
+            View::EventsV1.field_path("regarding.kind"),
+            Some("involvedObject.kind")
+        );
+        assert_eq!(View::CoreEvents.field_path("regarding.kind"), None);
+        assert_eq!(View::Leases.field_path("type"), None);
+        assert_eq!(
+            View::CoreEvents.field_path("source"),
+            Some("source.component")
+        );
+    }
+}
