@@ -424,6 +424,49 @@ def check_env_matches_emitter(emitter: str, rendered_cases: dict[str, list[dict]
     assert not missing, f"emitter settings the chart does not expose: {sorted(missing)}"
 
 
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}}]
+users: [{name: nobody, user: {token: none}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: nobody}}]
+current-context: nowhere
+"""
+CONFIG_ERROR = 64  # the emitter's exit status for bad configuration
+
+
+def run_emitter_with(emitter: str, env: dict[str, str], tmp: Path) -> tuple[int | None, str]:
+    """Starts `eventkeeper-emitter run` with `env` against an API address where nothing listens;
+    returns (exit status or None if still running after 3 s, stderr)."""
+    kubeconfig = tmp / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    full = {"PATH": os.environ.get("PATH", ""), **env, "KUBECONFIG": str(kubeconfig),
+            # Only loopback networking here; the chart's 0.0.0.0:8080 is checked above.
+            "EVENTKEEPER_LISTEN": "127.0.0.1:0"}
+    proc = subprocess.Popen([emitter, "run"], env=full, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        return None, proc.stderr.read()
+    return proc.returncode, proc.stderr.read()
+
+
+def check_env_accepted_by_emitter(emitter: str, docs: list[dict], tmp: Path) -> None:
+    """The real binary accepts the rendered settings (its config errors exit 64 before any work),
+    and the check can tell: a broken duration is refused."""
+    container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {"POD_NAME": "eventkeeper-7d4b9c-x2x7q", "POD_NAMESPACE": NAMESPACE}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = item["value"].replace("$(POD_NAME)", env["POD_NAME"])
+    status, stderr = run_emitter_with(emitter, env, tmp)
+    assert status != CONFIG_ERROR, f"the emitter refused the chart's configuration: {stderr.strip()[:600]}"
+    status, stderr = run_emitter_with(emitter, {**env, "EVENTKEEPER_STALL_TIMEOUT": "3 minutes"}, tmp)
+    assert status == CONFIG_ERROR, f"a bad duration was not refused (exit {status}): {stderr.strip()[:300]}"
+
+
 # ---------------------------------------------------------------------------------------------
 # values.schema.json and template guards.
 
@@ -593,6 +636,8 @@ def main() -> int:
         checks.run(f"{case}: case settings and NOTES",
                    lambda c=case, d=docs, r=rendered: check_case_specifics(c, d, r))
         checks.run(f"{case}: catch-up access", lambda c=case, d=docs: check_catch_up_rbac(c, d))
+        checks.run(f"{case}: the emitter accepts the rendered settings",
+                   lambda d=docs: check_env_accepted_by_emitter(args.emitter, d, args.out))
         checks.run(f"{case}: RBAC equals `eventkeeper-emitter print-rbac`",
                    lambda d=docs, v=values: check_rbac_matches_emitter(args.emitter, d, v))
 
