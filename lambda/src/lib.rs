@@ -1,1 +1,18 @@
-//! eventkeeper catch-up.
+//! eventkeeper catch-up: on a schedule shorter than the Event TTL, list every Event through the
+//! EKS API and archive the observations newer than the archive checkpoint to S3 (or a local
+//! directory), exactly once across retries, duplicate deliveries and concurrent runs.
+//!
+//! One run: checkpoint → gap check → list (paged) → normalise → gzip JSON lines → conditional
+//! upload → checkpoint. See `docs/catchup.md`.
+
+pub mod archive;
+pub mod cluster;
+pub mod config;
+pub mod dir_store;
+pub mod eks_token;
+pub mod event_list;
+pub mod gap;
+pub mod metrics;
+pub mod run;
+pub mod s3_store;
+pub mod schedule;

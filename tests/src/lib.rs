@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: the fixtures, the real-event corpus, and record lines
 //! made from them by the production `normalise`.
 
+pub mod peers;
+
 use std::path::{Path, PathBuf};
 
 use eventkeeper_core::event_input::{Entry, for_each_entry};

@@ -1,0 +1,135 @@
+//! Configuration of the catch-up, from flags or `EVENTKEEPER_*` environment variables (the Lambda
+//! is configured through its environment). Parsed and checked once, before any work.
+
+use std::path::PathBuf;
+
+use jiff::SignedDuration;
+
+/// List Kubernetes Events and archive every new observation (S3 or a local directory).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(name = "eventkeeper-catchup", version, about)]
+pub struct Config {
+    /// Cluster name written into every record; with EKS, also the cluster to describe.
+    #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME")]
+    pub cluster_name: String,
+
+    /// Read the cluster through this kubeconfig instead of the EKS API (local runs, non-EKS).
+    #[arg(long, env = "EVENTKEEPER_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Test/non-standard setups only: API endpoint to use instead of DescribeCluster's.
+    #[arg(long, env = "EVENTKEEPER_EKS_ENDPOINT_OVERRIDE", value_name = "URL")]
+    pub eks_endpoint_override: Option<String>,
+
+    /// Test/non-standard setups only: PEM CA to trust instead of DescribeCluster's.
+    #[arg(long, env = "EVENTKEEPER_EKS_CA_OVERRIDE_FILE", value_name = "FILE")]
+    pub eks_ca_override_file: Option<PathBuf>,
+
+    /// Archive to this S3 bucket.
+    #[arg(long, env = "EVENTKEEPER_BUCKET", conflicts_with = "archive_dir")]
+    pub bucket: Option<String>,
+
+    /// Archive to this local directory (the default, `./archive`, when no bucket is given).
+    #[arg(long, env = "EVENTKEEPER_ARCHIVE_DIR", value_name = "DIR")]
+    pub archive_dir: Option<PathBuf>,
+
+    /// Key prefix of the archive (the Athena table's location).
+    #[arg(long, env = "EVENTKEEPER_PREFIX", default_value = "events")]
+    pub prefix: String,
+
+    /// How long the API server keeps an Event after its last update (kube-apiserver --event-ttl).
+    #[arg(long, env = "EVENTKEEPER_TTL", default_value = "60m", value_parser = parse_duration)]
+    pub ttl: SignedDuration,
+
+    /// The schedule's interval; must be shorter than the TTL.
+    #[arg(long, env = "EVENTKEEPER_SCHEDULE_INTERVAL", default_value = "30m", value_parser = parse_duration)]
+    pub schedule_interval: SignedDuration,
+
+    /// Events per list page.
+    #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = crate::event_list::DEFAULT_PAGE_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub page_size: u32,
+
+    /// CLI only: the scheduled time this run stands for (default: now, rounded to the interval).
+    #[arg(long, value_name = "RFC3339")]
+    pub scheduled_time: Option<String>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "EVENTKEEPER_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
+    pub log_format: String,
+}
+
+impl Config {
+    /// Checks what clap cannot; the message is one line for stderr.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.cluster_name.trim().is_empty() {
+            return Err("--cluster-name must not be empty".into());
+        }
+        if self.schedule_interval <= SignedDuration::ZERO || self.ttl <= SignedDuration::ZERO {
+            return Err("--ttl and --schedule-interval must be positive".into());
+        }
+        if self.schedule_interval >= self.ttl {
+            return Err(format!(
+                "--schedule-interval ({}) must be shorter than --ttl ({}), or events can expire between runs",
+                friendly(self.schedule_interval),
+                friendly(self.ttl)
+            ));
+        }
+        if self.kubeconfig.is_some()
+            && (self.eks_endpoint_override.is_some() || self.eks_ca_override_file.is_some())
+        {
+            return Err("--kubeconfig cannot be combined with the --eks-* overrides".into());
+        }
+        Ok(())
+    }
+
+    /// Where archives go when no bucket is configured.
+    pub fn archive_dir_or_default(&self) -> PathBuf {
+        self.archive_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("archive"))
+    }
+}
+
+/// `90s`, `30m`, `1h`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
+    text.trim()
+        .parse::<SignedDuration>()
+        .map_err(|_| format!("{text:?} is not a duration like 30m or 1h"))
+}
+
+fn friendly(duration: SignedDuration) -> String {
+    format!("{duration:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let mut all = vec!["eventkeeper-catchup"];
+        all.extend_from_slice(args);
+        let config = Config::try_parse_from(all).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn defaults_are_a_half_hour_schedule_within_the_hour_ttl() {
+        let config = parse(&["--cluster-name", "prod"]).expect("valid");
+        assert_eq!(config.ttl, SignedDuration::from_hours(1));
+        assert_eq!(config.schedule_interval, SignedDuration::from_mins(30));
+        assert_eq!(config.archive_dir_or_default(), PathBuf::from("archive"));
+    }
+
+    #[test]
+    fn an_interval_as_long_as_the_ttl_is_rejected() {
+        let error =
+            parse(&["--cluster-name", "p", "--schedule-interval", "1h"]).expect_err("invalid");
+        assert!(error.contains("must be shorter than --ttl"), "{error}");
+        assert!(parse(&["--cluster-name", "p", "--ttl", "soon"]).is_err());
+        assert!(parse(&["--cluster-name", "p", "--bucket", "b", "--archive-dir", "d"]).is_err());
+    }
+}
