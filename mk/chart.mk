@@ -3,7 +3,8 @@
 #   make emitter-static   the static musl release binary the image ships (same script as the
 #                         Dockerfile's build stage)
 #   make chart-check      render the chart with the real Helm engine and check it: lint, schemas,
-#                         yamllint, checkov, Pod Security, RBAC and env against the real binary
+#                         yamllint, checkov, Pod Security, RBAC and env against the real binary,
+#                         and run the default Deployment's two emitters against the simulator
 #   make chart-render     print the default rendering (helm template), SET='k=v ...' to override
 #   make image-lint       hadolint and checkov on emitter/Dockerfile (no Docker engine needed)
 
@@ -24,8 +25,12 @@ CHART_PY := $(TOOLS)/chart-helm/bin/python
 emitter-static: $(TOOLS)/zig/.installed
 	PATH="$(TOOLS)/zig/bin:$$PATH" scripts/chart/build-static.sh $(STATIC_TARGET)
 
+# The simulator (debug build, already there after rust-test) is the API the rendered Deployment
+# runs against.
 chart-check: emitter-static $(TOOLS)/chart-helm/.installed $(TOOLS)/chart-checkov/.installed
+	$(CARGO) build --locked -p eventkeeper-sim
 	$(CHART_PY) scripts/chart/check_chart.py --emitter $(EMITTER_STATIC) \
+		--sim $(CHART_TARGET_DIR)/debug/eventkeeper-sim \
 		--checkov $(TOOLS)/chart-checkov/bin/checkov --yamllint $(TOOLS)/chart-helm/bin/yamllint \
 		--out $(CHART_TARGET_DIR)/chart-rendered
 

@@ -14,13 +14,21 @@ Prints one line per check and ends with `N passed, M failed`; exits 1 when anyth
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
 import json
 import os
 import re
+import select
+import signal
+import socket
+import ssl
 import subprocess
 import sys
+import time
 import traceback
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -468,6 +476,130 @@ def check_env_accepted_by_emitter(emitter: str, docs: list[dict], tmp: Path) -> 
 
 
 # ---------------------------------------------------------------------------------------------
+# The default Deployment, run for real: two emitters with the rendered settings against the
+# simulator (a Kubernetes API for Events and Leases), checked through the chart's own probes.
+
+SIM_TOKEN = "chart-check-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, *, token: str | None = None, ca: ssl.SSLContext | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=ca) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Processes:
+    """Child processes, always stopped at the end."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, *args, **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(*args, **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def __enter__(self) -> "Processes":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def check_deployment_runs(emitter: str, sim: str, docs: list[dict], tmp: Path) -> None:
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    grace = pod["terminationGracePeriodSeconds"]
+    probes = {"livez": container["livenessProbe"]["httpGet"]["path"],
+              "readyz": container["readinessProbe"]["httpGet"]["path"]}
+    env_values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    lease_ns, lease_name = env_values["EVENTKEEPER_LEASE_NAMESPACE"], env_values["EVENTKEEPER_LEASE_NAME"]
+    kubeconfig = tmp / "sim-kubeconfig"
+    with Processes() as procs:
+        sim_proc = procs.start(
+            [sim, "--listen", "127.0.0.1:0", "--kubeconfig-out", str(kubeconfig), "--scenario", "seeds",
+             "--tls", "--auth", "static", "--token", SIM_TOKEN],
+            stdout=subprocess.PIPE, stderr=open(tmp / "sim.stderr", "w"), text=True,
+        )
+        ready = select.select([sim_proc.stdout], [], [], 30)[0]
+        assert ready, "the simulator did not start within 30 s"
+        line = sim_proc.stdout.readline().strip()
+        assert line.startswith("listening on https://"), line
+        server = line.removeprefix("listening on ")
+        cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+        ca = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+
+        replicas = {}
+        for name in ("eventkeeper-7d4b9c-aaaaa", "eventkeeper-7d4b9c-bbbbb"):
+            port = free_port()
+            env = {"PATH": os.environ.get("PATH", ""), "POD_NAME": name, "POD_NAMESPACE": NAMESPACE,
+                   **{k: v.replace("$(POD_NAME)", name) for k, v in env_values.items()},
+                   "KUBECONFIG": str(kubeconfig), "EVENTKEEPER_LISTEN": f"127.0.0.1:{port}"}
+            out = tmp / f"{name}.stdout"
+            proc = procs.start([emitter, *container["args"]], env=env, stdout=open(out, "w"),
+                               stderr=open(tmp / f"{name}.stderr", "w"))
+            replicas[name] = (proc, f"http://127.0.0.1:{port}", out)
+
+        for name, (proc, base, _) in replicas.items():
+            wait_for(f"{name} {probes['livez']} 200",
+                     lambda base=base: http_get(base + probes["livez"])[0] == 200, 30)
+
+        def holder() -> str | None:
+            status, body = http_get(f"{server}/apis/coordination.k8s.io/v1/namespaces/{lease_ns}/leases/{lease_name}",
+                                    token=SIM_TOKEN, ca=ca)
+            return json.loads(body)["spec"].get("holderIdentity") if status == 200 else None
+
+        wait_for(f"a holder of Lease {lease_ns}/{lease_name} (the name the Role grants)", lambda: holder() in replicas, 40)
+        leader = holder()
+        standby = next(n for n in replicas if n != leader)
+        wait_for("the leader's readiness", lambda: http_get(replicas[leader][1] + probes["readyz"])[0] == 200, 40)
+        status, body = http_get(replicas[standby][1] + probes["readyz"])
+        assert (status, body.strip()) == (200, "standby"), f"standby {probes['readyz']}: {status} {body!r}"
+        wait_for("records on the leader's stdout", lambda: replicas[leader][2].stat().st_size > 0, 30)
+        status, metrics = http_get(replicas[leader][1] + "/metrics")
+        assert status == 200 and "eventkeeper_" in metrics, f"/metrics: {status}"
+        time.sleep(1)
+        records = [json.loads(l) for l in replicas[leader][2].read_text().splitlines() if l.strip()]
+        assert records and all(r["cluster"] == CLUSTER for r in records), records[:1]
+        assert replicas[standby][2].read_text() == "", "the standby wrote records"
+        # Stopping: both exit cleanly well within terminationGracePeriodSeconds.
+        started = time.monotonic()
+        for proc, _, _ in replicas.values():
+            proc.send_signal(signal.SIGTERM)
+        for name, (proc, _, _) in replicas.items():
+            try:
+                code = proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"{name} still running {grace} s after SIGTERM") from None
+            assert code == 0, f"{name} exited {code} after SIGTERM"
+        print(f"      leader {leader}: {len(records)} records; both stopped "
+              f"{time.monotonic() - started:.1f} s after SIGTERM (grace {grace} s)")
+
+
+# ---------------------------------------------------------------------------------------------
 # values.schema.json and template guards.
 
 
@@ -602,6 +734,7 @@ def main() -> int:
     parser.add_argument("--emitter", required=True, help="the eventkeeper-emitter binary")
     parser.add_argument("--checkov", required=True, help="the checkov executable")
     parser.add_argument("--yamllint", required=True, help="the yamllint executable")
+    parser.add_argument("--sim", required=True, help="the eventkeeper-sim binary")
     parser.add_argument("--out", required=True, type=Path, help="directory for rendered manifests")
     args = parser.parse_args()
 
@@ -641,6 +774,9 @@ def main() -> int:
         checks.run(f"{case}: RBAC equals `eventkeeper-emitter print-rbac`",
                    lambda d=docs, v=values: check_rbac_matches_emitter(args.emitter, d, v))
 
+    if "defaults" in rendered_cases:
+        checks.run("the default Deployment runs: probes, leader and standby, Lease, SIGTERM",
+                   lambda: check_deployment_runs(args.emitter, args.sim, rendered_cases["defaults"], args.out))
     checks.run("environment equals the emitter's `run --help`",
                lambda: check_env_matches_emitter(args.emitter, rendered_cases))
     for what, (values, needle) in REJECTED.items():
