@@ -338,10 +338,24 @@ fn sigv4_presigned_signature(
 
 /// Replays the presigned GetCallerIdentity against STS with `x-k8s-aws-id: <cluster>`; returns
 /// the caller ARN.
+///
+/// The same signature is also sent as an `Authorization` header: moto's single-port server picks
+/// the service from that header (an unsigned-looking GET would reach its S3 backend). AWS STS
+/// itself is never called by the simulator.
 async fn call_sts(url: &str, cluster: &str) -> Result<String, TokenError> {
+    let parsed = url::Url::parse(url).map_err(|e| TokenError::StsRejected(e.to_string()))?;
+    let q: HashMap<String, String> = parsed.query_pairs().into_owned().collect();
+    let field = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}, SignedHeaders={}, Signature={}",
+        field("X-Amz-Credential"),
+        field("X-Amz-SignedHeaders"),
+        field("X-Amz-Signature")
+    );
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let req = http::Request::get(url)
         .header("x-k8s-aws-id", cluster)
+        .header(http::header::AUTHORIZATION, authorization)
         .body(Empty::new())
         .map_err(|e| TokenError::StsRejected(e.to_string()))?;
     let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))

@@ -1,0 +1,532 @@
+//! The wire protocol checked directly: watch ERROR/BOOKMARK events, timeouts, selectors on
+//! watches, Status objects for errors, Retry-After, 401, Exact lists, faults, the load
+//! generator, and the process mode of the binary.
+
+mod common;
+
+use common::{event, get, post_json, request, watch_until};
+use eventkeeper_sim::{
+    AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, StoreConfig, Throttle,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+async fn sim_with(cfg: SimConfig) -> Simulator {
+    Simulator::start(cfg).await.expect("simulator starts")
+}
+
+async fn sim() -> Simulator {
+    sim_with(SimConfig::default()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_from_a_revision_older_than_the_window_gets_an_expired_error_event() {
+    let s = sim_with(SimConfig {
+        store: StoreConfig {
+            history_size: 3,
+            ..StoreConfig::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    for i in 0..10 {
+        s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
+            .unwrap();
+    }
+    let url = format!("{}/api/v1/events?watch=true&resourceVersion=2", s.url());
+    let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
+    assert!(ended, "the server ends the stream after the error");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "ERROR");
+    let status = &events[0]["object"];
+    assert_eq!(status["kind"], "Status");
+    assert_eq!(status["code"], 410);
+    assert_eq!(status["reason"], "Expired");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too old resource version: 2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookmarks_carry_the_current_revision_and_timeout_ends_the_stream() {
+    let s = sim_with(SimConfig {
+        bookmark_interval: Duration::from_millis(100),
+        ..SimConfig::default()
+    })
+    .await;
+    s.create_event(&event("ns", "p", "Normal", "Started", "x"))
+        .unwrap();
+    let rv = s.resource_version();
+    let url = format!(
+        "{}/api/v1/namespaces/ns/events?watch=true&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1",
+        s.url()
+    );
+    let started = std::time::Instant::now();
+    let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
+    assert!(ended, "timeoutSeconds ends the stream");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(events.len() >= 3, "bookmarks every 100ms: {events:?}");
+    for e in &events {
+        assert_eq!(e["type"], "BOOKMARK");
+        assert_eq!(e["object"]["kind"], "Event");
+        assert_eq!(e["object"]["metadata"]["resourceVersion"], rv.to_string());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_initial_events_ends_with_an_annotated_bookmark() {
+    let s = sim().await;
+    for i in 0..3 {
+        s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
+            .unwrap();
+    }
+    let url = format!(
+        "{}/api/v1/events?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan",
+        s.url()
+    );
+    let (events, _) = watch_until(&url, Duration::from_secs(5), |e| e.len() == 4).await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ADDED", "ADDED", "ADDED", "BOOKMARK"]);
+    assert_eq!(
+        events[3]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_selectors_filter_and_label_changes_look_like_add_and_delete() {
+    let s = sim().await;
+    let rv = s.resource_version();
+    let url = format!(
+        "{}/api/v1/events?watch=true&resourceVersion={rv}&fieldSelector=type%3DWarning&labelSelector=team%3Dweb",
+        s.url()
+    );
+    let watcher =
+        tokio::spawn(
+            async move { watch_until(&url, Duration::from_secs(10), |e| e.len() == 2).await },
+        );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut normal = event("ns", "a", "Normal", "Started", "x");
+    normal["metadata"]["labels"] = json!({"team": "web"});
+    s.create_event(&normal).unwrap();
+    let mut warning = event("ns", "b", "Warning", "BackOff", "x");
+    warning["metadata"]["labels"] = json!({"team": "db"});
+    let w = s.create_event(&warning).unwrap();
+    let name = w["metadata"]["name"].as_str().unwrap();
+    // Relabel into the selector (ADDED), then out of it (DELETED).
+    let patch = |team: &str| {
+        let url = format!("{}/api/v1/namespaces/ns/events/{name}", s.url());
+        let body = json!({"metadata": {"labels": {"team": team}}}).to_string();
+        async move {
+            request(
+                "PATCH",
+                &url,
+                &[("content-type", "application/merge-patch+json")],
+                Some(&body),
+            )
+            .await
+        }
+    };
+    assert_eq!(patch("web").await.status, 200);
+    assert_eq!(patch("db").await.status, 200);
+    let (events, _) = watcher.await.unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ADDED", "DELETED"]);
+    assert!(events.iter().all(|e| e["object"]["type"] == "Warning"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_status_objects() {
+    let s = sim().await;
+    let r = get(&format!("{}/api/v1/namespaces/ns/events/missing", s.url())).await;
+    assert_eq!(r.status, 404);
+    let v = r.json();
+    assert_eq!(
+        (v["kind"].as_str(), v["reason"].as_str(), v["code"].as_u64()),
+        (Some("Status"), Some("NotFound"), Some(404))
+    );
+    assert_eq!(v["message"], "events \"missing\" not found");
+    let r = get(&format!(
+        "{}/api/v1/events?fieldSelector=spec.nodeName%3Dx",
+        s.url()
+    ))
+    .await;
+    assert_eq!(
+        (r.status, r.json()["reason"].clone()),
+        (400, json!("BadRequest"))
+    );
+    let r = request(
+        "POST",
+        &format!("{}/api/v1/events", s.url()),
+        &[],
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    let r = request(
+        "POST",
+        &format!("{}/api/v1/namespaces/ns/events", s.url()),
+        &[],
+        Some(r#"{"metadata":{}}"#),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["reason"].clone()),
+        (422, json!("Invalid"))
+    );
+    let r = request(
+        "PATCH",
+        &format!("{}/api/v1/namespaces/ns/events/x", s.url()),
+        &[("content-type", "text/plain")],
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    let r = get(&format!("{}/api/v1/pods", s.url())).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_get_update_delete_over_http() {
+    let s = sim().await;
+    let base = format!("{}/api/v1/namespaces/ns/events", s.url());
+    let body = json!({"metadata": {"generateName": "pod-a."}, "involvedObject": {"kind": "Pod", "name": "pod-a"},
+                      "reason": "Started", "message": "hi", "type": "Normal"});
+    let r = post_json(&base, &body).await;
+    assert_eq!(r.status, 201);
+    let created = r.json();
+    let name = created["metadata"]["name"].as_str().unwrap().to_owned();
+    assert!(name.starts_with("pod-a.") && name.len() == "pod-a.".len() + 5);
+    assert_eq!(created["metadata"]["uid"].as_str().unwrap().len(), 36);
+    let mut upd = created.clone();
+    upd["count"] = json!(5);
+    let r = request(
+        "PUT",
+        &format!("{base}/{name}"),
+        &[],
+        Some(&upd.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["count"], 5);
+    let r = request(
+        "PUT",
+        &format!("{base}/{name}"),
+        &[],
+        Some(&upd.to_string()),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["reason"].clone()),
+        (409, json!("Conflict"))
+    );
+    let r = request("DELETE", &format!("{base}/{name}"), &[], None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(get(&format!("{base}/{name}")).await.status, 404);
+    let obs = s.observations();
+    let types: Vec<_> = obs.iter().map(|o| format!("{:?}", o.change)).collect();
+    assert_eq!(types, ["Added", "Modified"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_lists_read_the_past_and_future_revisions_time_out() {
+    let s = sim().await;
+    let a = s
+        .create_event(&event("ns", "a", "Normal", "Started", "x"))
+        .unwrap();
+    let rv = s.resource_version();
+    s.create_event(&event("ns", "b", "Normal", "Started", "x"))
+        .unwrap();
+    s.delete_event("ns", a["metadata"]["name"].as_str().unwrap())
+        .unwrap();
+    let r = get(&format!(
+        "{}/api/v1/events?resourceVersion={rv}&resourceVersionMatch=Exact",
+        s.url()
+    ))
+    .await
+    .json();
+    assert_eq!(r["metadata"]["resourceVersion"], rv.to_string());
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r["items"][0]["metadata"]["name"], a["metadata"]["name"]);
+    let future = s.resource_version() + 100;
+    let r = get(&format!(
+        "{}/api/v1/events?resourceVersion={future}&resourceVersionMatch=NotOlderThan",
+        s.url()
+    ))
+    .await;
+    assert_eq!(r.status, 504);
+    assert_eq!(
+        r.json()["details"]["causes"][0]["reason"],
+        "ResourceVersionTooLarge"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_answers_429_with_retry_after() {
+    let s = sim().await;
+    s.set_faults(&FaultRequest {
+        throttle: Some(Throttle {
+            count: 2,
+            retry_after_seconds: 3,
+        }),
+        ..FaultRequest::default()
+    });
+    // Discovery is never faulted.
+    assert_eq!(get(&format!("{}/api/v1", s.url())).await.status, 200);
+    for _ in 0..2 {
+        let r = get(&format!("{}/api/v1/events", s.url())).await;
+        assert_eq!(r.status, 429);
+        assert_eq!(r.headers["retry-after"], "3");
+        assert_eq!(r.json()["reason"], "TooManyRequests");
+    }
+    assert_eq!(get(&format!("{}/api/v1/events", s.url())).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_close_after_n_events_and_pause_stalls_requests() {
+    let s = sim().await;
+    let rv = s.resource_version();
+    for i in 0..5 {
+        s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
+            .unwrap();
+    }
+    let r = post_json(
+        &format!("{}/_sim/faults", s.url()),
+        &json!({"closeWatchesAfter": 2}),
+    )
+    .await;
+    assert_eq!(r.json()["closeWatchesAfter"], 2);
+    let url = format!("{}/api/v1/events?watch=true&resourceVersion={rv}", s.url());
+    let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
+    assert!(ended);
+    assert_eq!(events.len(), 2);
+
+    s.set_faults(&FaultRequest {
+        close_watches_after: Some(0),
+        paused: Some(true),
+        ..FaultRequest::default()
+    });
+    let url = format!("{}/api/v1/events", s.url());
+    let stalled = tokio::time::timeout(Duration::from_millis(300), get(&url)).await;
+    assert!(stalled.is_err(), "a paused API does not answer");
+    let pending = tokio::spawn(async move { get(&url).await.status });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    post_json(
+        &format!("{}/_sim/faults", s.url()),
+        &json!({"paused": false}),
+    )
+    .await;
+    assert_eq!(pending.await.unwrap(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_token_mode_answers_401_with_a_status() {
+    let s = sim_with(SimConfig {
+        auth: AuthMode::StaticToken("t0ken".into()),
+        ..SimConfig::default()
+    })
+    .await;
+    let r = get(&format!("{}/api/v1/events", s.url())).await;
+    assert_eq!(r.status, 401);
+    let v = r.json();
+    assert_eq!(
+        (v["kind"].as_str(), v["reason"].as_str()),
+        (Some("Status"), Some("Unauthorized"))
+    );
+    let r = request(
+        "GET",
+        &format!("{}/api/v1/events", s.url()),
+        &[("authorization", "Bearer t0ken")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(get(&format!("{}/version", s.url())).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generator_mixes_repeats_warnings_and_namespaces() {
+    let s = sim().await;
+    s.generate(GenerateSpec {
+        events: 2000,
+        objects: 50,
+        repeat_share: 0.3,
+        warning_share: 0.2,
+        namespaces: vec!["a".into(), "b".into()],
+        seed: Some(42),
+        ..GenerateSpec::default()
+    });
+    assert!(s.wait_generated(Duration::from_secs(30)).await);
+    let st = s.status();
+    assert_eq!(st.generated, 2000);
+    let obs = s.observations();
+    assert_eq!(obs.len(), 2000);
+    let modified = obs
+        .iter()
+        .filter(|o| format!("{:?}", o.change) == "Modified")
+        .count();
+    assert!(
+        (400..800).contains(&modified),
+        "repeat share ~0.3: {modified}"
+    );
+    let added: Vec<_> = obs
+        .iter()
+        .filter(|o| format!("{:?}", o.change) == "Added")
+        .collect();
+    let warnings = added.iter().filter(|o| o.event_type == "Warning").count();
+    let share = warnings as f64 / added.len() as f64;
+    assert!((0.12..0.28).contains(&share), "warning share ~0.2: {share}");
+    assert!(obs.iter().all(|o| o.namespace == "a" || o.namespace == "b"));
+    let rvs: Vec<u64> = obs
+        .iter()
+        .map(|o| o.resource_version.parse().unwrap())
+        .collect();
+    assert!(
+        rvs.windows(2).all(|w| w[0] < w[1]),
+        "observations in revision order"
+    );
+    assert_eq!(st.live_events, added.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_mode_prints_one_line_and_serves_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_eventkeeper-sim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--scenario",
+            "seeds",
+            "--kubeconfig-out",
+        ])
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("ready line in time")
+        .unwrap()
+        .expect("a line");
+    let url = line
+        .strip_prefix("listening on ")
+        .expect("listening on <url>")
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+    let kc: Value = serde_json::from_str(&std::fs::read_to_string(&kubeconfig).unwrap()).unwrap();
+    assert_eq!(kc["clusters"][0]["cluster"]["server"], url.as_str());
+
+    let r = post_json(
+        &format!("{url}/_sim/generate"),
+        &json!({"events": 300, "ratePerSec": 0, "objects": 10, "repeatShare": 0.3,
+                "warningShare": 0.2, "namespaces": ["x", "y"]}),
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let st = get(&format!("{url}/_sim/status")).await.json();
+        if st["generating"] == false && st["generated"] == 300 {
+            break st;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "generation never ended: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        status["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 300
+    );
+    assert!(
+        status["liveEvents"].as_u64().unwrap() > 20,
+        "seed events are live"
+    );
+    let obs = get(&format!("{url}/_sim/observations")).await;
+    let text = String::from_utf8_lossy(&obs.body).to_string();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 300);
+    for key in [
+        "uid",
+        "resourceVersion",
+        "type",
+        "namespace",
+        "reason",
+        "eventType",
+        "kind",
+    ] {
+        assert!(
+            lines[0].get(key).is_some(),
+            "observation lacks {key}: {}",
+            lines[0]
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l["reason"] == "FailedMount"),
+        "seed events observed"
+    );
+
+    let created = post_json(
+        &format!("{url}/_sim/events"),
+        &event(
+            "demo",
+            "p",
+            "Warning",
+            "BackOff",
+            "Back-off restarting failed container",
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let r = post_json(
+        &format!("{url}/_sim/clock"),
+        &json!({"advanceSeconds": 7200}),
+    )
+    .await;
+    assert!(
+        r.json()["expired"].as_u64().unwrap() > 100,
+        "everything expired"
+    );
+    for ns in ["x", "y", "demo"] {
+        let list = get(&format!("{url}/api/v1/namespaces/{ns}/events"))
+            .await
+            .json();
+        assert_eq!(list["items"].as_array().unwrap().len(), 0, "{ns} expired");
+    }
+    let bad = post_json(&format!("{url}/_sim/faults"), &json!({"nope": 1})).await;
+    assert_eq!(bad.status, 400);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_flags_exit_64() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_eventkeeper-sim"))
+        .args(["--auth", "static"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_eventkeeper-sim"))
+        .args(["--event-ttl", "soon"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}
