@@ -207,7 +207,9 @@ impl ClusterConnector {
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".into());
-        let endpoint = eks_token::sts_endpoint(&region, aws.endpoint_url());
+        // The token names the STS the *API server* replays it against: always the real regional
+        // one, even when our own AWS calls go to an endpoint override.
+        let endpoint = eks_token::sts_endpoint(&region, None);
         let token = eks_token::mint(&credentials, &region, &endpoint, name, now)?;
         *cached = Some(token.clone());
         Ok(token)

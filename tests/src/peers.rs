@@ -127,6 +127,9 @@ impl Drop for SimProcess {
     }
 }
 
+/// The secret key test clients sign with (moto accepts any; the simulator can verify it).
+pub const MOTO_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
 /// A running moto server, or `None` (with a loud message) when `EVENTKEEPER_MOTO_SERVER` does not
 /// name one (`make test` installs it and sets the variable).
 pub struct MotoServer {
@@ -147,7 +150,6 @@ impl MotoServer {
         let port = free_port();
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -170,7 +172,7 @@ impl MotoServer {
                 "AWS_SECRET_ACCESS_KEY",
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
             ),
-            ("AWS_REGION", "eu-west-1".into()),
+            ("AWS_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
     }
@@ -194,15 +196,49 @@ pub fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 request to a plain-HTTP server; returns status and body.
 pub fn http_call(base: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    send(base, method, path, body, &[])
+}
+
+/// A GET-style request with extra headers (e.g. `x-k8s-aws-id`).
+pub fn http_call_with_headers(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    send(base, method, path, None, headers)
+}
+
+fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let host = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(host).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     let payload = body.map(Value::to_string).unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let content_type = if body.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    let host_line = if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        String::new()
+    } else {
+        format!("Host: {host}\r\n")
+    };
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        "{method} {path} HTTP/1.1\r\n{host_line}Connection: close\r\n{extra}{content_type}Content-Length: {}\r\n\r\n{payload}",
         payload.len()
     )
     .expect("write request");

@@ -1,0 +1,374 @@
+//! The catch-up against real AWS peers (moto server on 127.0.0.1) and the simulator: EKS
+//! `DescribeCluster`, an EKS token the simulator verifies by replaying it against moto's STS, S3
+//! conditional writes, and a crash between upload and checkpoint.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::process::Command;
+
+use aws_credential_types::Credentials;
+use eventkeeper_catchup::archive::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag};
+use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
+use eventkeeper_catchup::run::Runner;
+use eventkeeper_catchup::s3_store::S3Store;
+use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "eventkeeper-archive";
+
+async fn aws_config(moto: &MotoServer) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            MOTO_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
+fn s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// (uid, resourceVersion) → count over every archive object in the bucket.
+async fn archived(s3: &aws_sdk_s3::Client) -> BTreeMap<(String, String), usize> {
+    let mut found = BTreeMap::new();
+    let listing = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("list bucket");
+    for object in listing.contents() {
+        let key = object.key().expect("key");
+        if !key.ends_with(".json.gz") {
+            continue;
+        }
+        assert!(key.contains("/cluster=demo/dt="), "Hive layout: {key}");
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .expect("get")
+            .body
+            .collect()
+            .await
+            .expect("body");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(body.into_bytes().as_ref())
+            .read_to_string(&mut text)
+            .expect("gzip");
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).expect("record");
+            let meta = &record["metadata"];
+            let id = (
+                meta["uid"].as_str().unwrap().to_owned(),
+                meta["resourceVersion"].as_str().unwrap().to_owned(),
+            );
+            *found.entry(id).or_insert(0) += 1;
+        }
+    }
+    found
+}
+
+fn live_now(sim: &SimProcess) -> BTreeSet<(String, String)> {
+    let list: Value =
+        serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (
+                e["metadata"]["uid"].as_str().unwrap().to_owned(),
+                e["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn assert_exactly_once(
+    found: &BTreeMap<(String, String), usize>,
+    expected: &BTreeSet<(String, String)>,
+) {
+    assert!(
+        found.values().all(|n| *n == 1),
+        "duplicates: {:?}",
+        found.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    let keys: BTreeSet<_> = found.keys().cloned().collect();
+    assert_eq!(
+        &keys, expected,
+        "archive differs from the listed observations"
+    );
+}
+
+/// The token the catch-up mints is what STS expects: replayed the way aws-iam-authenticator does
+/// (GET of the presigned URL with `x-k8s-aws-id`), moto's STS answers with the caller. moto picks
+/// the service from an Authorization header's credential scope, not from query authentication, so
+/// the replay repeats the URL's credential there (moto checks no signature either way; the
+/// simulator's `--eks-secret-key` check covers the signature).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eks_token_is_a_working_sts_request() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", MOTO_SECRET_KEY, None, None, "test");
+    let sts = eventkeeper_catchup::eks_token::sts_endpoint("us-east-1", None);
+    let token = eventkeeper_catchup::eks_token::mint(
+        &credentials,
+        "us-east-1",
+        &sts,
+        "demo",
+        std::time::SystemTime::now(),
+    )
+    .expect("token");
+    let url = eventkeeper_catchup::eks_token::presigned_url(&token.token).expect("decodes");
+    let path = url
+        .strip_prefix(&sts)
+        .expect("signed for the regional STS")
+        .to_owned();
+    let credential = path
+        .split('&')
+        .find_map(|p| p.strip_prefix("X-Amz-Credential="))
+        .expect("credential in the URL")
+        .replace("%2F", "/");
+    let routing = format!(
+        "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host;x-k8s-aws-id, Signature=0"
+    );
+    let base = moto.url.clone();
+    assert!(
+        path.starts_with("/?Action=GetCallerIdentity&Version=2011-06-15&"),
+        "{path}"
+    );
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        eventkeeper_tests::peers::http_call_with_headers(
+            &base,
+            "GET",
+            &path,
+            &[
+                ("Authorization", routing.as_str()),
+                ("x-k8s-aws-id", "demo"),
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<Arn>arn:aws:"),
+        "GetCallerIdentity answers with the caller: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eks_token_describe_cluster_and_s3_archive() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let config = aws_config(&moto).await;
+    let s3 = s3(&config);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("create bucket");
+    aws_sdk_eks::Client::new(&config)
+        .create_cluster()
+        .name("demo")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create EKS cluster in moto");
+
+    // The simulator accepts only EKS tokens signed for "demo": it checks the SigV4 signature
+    // with the cluster name as the x-k8s-aws-id header (moto's STS does not check signatures).
+    let sim = SimProcess::start(&[
+        "--auth",
+        "eks",
+        "--cluster-name",
+        "demo",
+        "--eks-secret-key",
+        MOTO_SECRET_KEY,
+    ]);
+    sim.generate(json!({"events": 250, "ratePerSec": 0, "objects": 250, "repeatShare": 0.0, "warningShare": 0.4, "namespaces": ["test"]}));
+    // The list needs a token here; without repeats, every observation is still live.
+    let expected: BTreeSet<_> = sim
+        .observations()
+        .iter()
+        .map(|o| {
+            (
+                o["uid"].as_str().unwrap().to_owned(),
+                o["resourceVersion"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 250);
+
+    let run = |cluster: &str| {
+        Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
+            .args([
+                "--cluster-name",
+                cluster,
+                "--bucket",
+                BUCKET,
+                "--log-format",
+                "text",
+            ])
+            .args([
+                "--eks-endpoint-override",
+                &sim.url,
+                "--scheduled-time",
+                "2026-11-23T09:30:00Z",
+            ])
+            .envs(moto.env())
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("catch-up runs")
+    };
+    let output = run("demo");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = run("demo");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_exactly_once(&archived(&s3).await, &expected);
+
+    // A token for another cluster is refused (401): not retryable, checkpoint untouched.
+    let wrong = run("other-cluster");
+    assert!(!wrong.status.success());
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("cluster_unreachable") || stderr.contains("list_failed"),
+        "{stderr}"
+    );
+}
+
+/// The real S3 store, except that the checkpoint write after a successful upload fails once,
+/// as if the process died between the two.
+struct CrashAfterUpload {
+    inner: S3Store,
+    uploaded: std::sync::atomic::AtomicBool,
+}
+
+impl ArchiveStore for CrashAfterUpload {
+    async fn read_checkpoint(&self) -> Result<Option<(Checkpoint, Tag)>, StoreError> {
+        self.inner.read_checkpoint().await
+    }
+
+    async fn write_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        expected: Option<&Tag>,
+    ) -> Result<Tag, StoreError> {
+        if self.uploaded.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "injected crash after upload".into(),
+            ));
+        }
+        self.inner.write_checkpoint(checkpoint, expected).await
+    }
+
+    async fn create_object(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        info: &ObjectInfo,
+    ) -> Result<(), StoreError> {
+        self.inner.create_object(key, body, info).await?;
+        self.uploaded
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn object_info(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        self.inner.object_info(key).await
+    }
+}
+
+fn runner_for<S>(store: S, sim: &SimProcess) -> Runner<S> {
+    Runner {
+        store,
+        connector: ClusterConnector::new(ClusterTarget::Kubeconfig(sim.kubeconfig.clone()), None),
+        cluster: "demo".into(),
+        prefix: "events".into(),
+        ttl: jiff::SignedDuration::from_hours(1),
+        page_size: 50,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let config = aws_config(&moto).await;
+    let s3 = s3(&config);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("create bucket");
+    let sim = SimProcess::start(&[]);
+    sim.generate(json!({"events": 120, "ratePerSec": 0, "objects": 120, "repeatShare": 0.0, "warningShare": 0.2, "namespaces": ["a"]}));
+    let expected = live_now(&sim);
+
+    let runner = |store| runner_for(store, &sim);
+    let scheduled: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().expect("time");
+    let crashing = runner(CrashAfterUpload {
+        inner: S3Store::new(s3.clone(), BUCKET, "events", "demo"),
+        uploaded: false.into(),
+    });
+    let error = crashing
+        .run(scheduled)
+        .await
+        .expect_err("the injected crash fails the run");
+    assert!(error.is_retryable());
+
+    // The retry (same scheduled time, as Lambda would retry it) finds the claimed upload.
+    let retry = runner_for(S3Store::new(s3.clone(), BUCKET, "events", "demo"), &sim);
+    retry.run(scheduled).await.expect("the retry succeeds");
+    assert_exactly_once(&archived(&s3).await, &expected);
+
+    let checkpoint = S3Store::new(s3.clone(), BUCKET, "events", "demo")
+        .read_checkpoint()
+        .await
+        .expect("read")
+        .expect("exists")
+        .0;
+    assert!(
+        checkpoint.pending.is_none(),
+        "the retry confirmed the upload"
+    );
+    let max: u64 = expected
+        .iter()
+        .map(|(_, rv)| rv.parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(checkpoint.resource_version, max);
+}
