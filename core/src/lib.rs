@@ -7,7 +7,9 @@ pub mod fixtures;
 pub mod line_budget;
 pub mod normalise;
 pub mod record;
+pub mod resource_version;
 pub mod schema;
+pub mod source;
 
 pub use normalise::{Context, NormaliseError, normalise};
 pub use record::{Origin, Record, SCHEMA_VERSION};

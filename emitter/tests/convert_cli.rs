@@ -112,7 +112,11 @@ fn the_line_budget_flag_is_honoured_and_bad_values_exit_64() {
     assert_eq!(lines(&output)[0]["truncated"]["fields"][0], "message");
 
     let bad = convert(b"", &["--max-line-bytes", "12"]);
-    assert_eq!(bad.status.code(), Some(2), "clap usage error");
+    assert_eq!(
+        bad.status.code(),
+        Some(64),
+        "bad configuration exits 64 (contract)"
+    );
     assert!(bad.stdout.is_empty());
 }
 

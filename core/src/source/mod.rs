@@ -1,0 +1,209 @@
+//! The Kubernetes side of the pipeline: paged lists and watch streams of core/v1 Events, as raw
+//! JSON ready for [`crate::normalise`].
+//!
+//! Generic over a [`kube::Client`], so the emitter (in-cluster, watch) and the catch-up (EKS
+//! token, paged list) read Events the same way. No informer and no store: a list is read page by
+//! page and a watch event by event, so memory does not grow with the number of Events.
+
+mod list;
+mod watch;
+
+pub use list::{DEFAULT_PAGE_SIZE, Page, Pager};
+pub use watch::{WatchItem, WatchOptions, WatchStream, watch};
+
+use kube::core::Request;
+
+/// Why reading from the API failed. Each variant maps to a fixed metric label
+/// ([`SourceError::metric_label`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The resourceVersion or continue token is too old (`410 Gone`): list again.
+    #[error("resource version expired (410 Gone): {message}")]
+    Gone {
+        /// The API server's message.
+        message: String,
+    },
+    /// The API server refused the request with an HTTP status (`429`, `5xx`, `403`, ...).
+    #[error("API request failed with {code}: {reason}: {message}")]
+    Api {
+        /// HTTP status code.
+        code: u16,
+        /// The Status reason, e.g. `Forbidden`.
+        reason: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// The request could not be made or its connection broke.
+    #[error("connection to the API server failed")]
+    Transport(#[source] kube::Error),
+    /// The response was not the JSON expected.
+    #[error("cannot decode the API response")]
+    Decode(#[source] serde_json::Error),
+    /// The watch stream sent nothing, not even a bookmark, for longer than allowed.
+    #[error("watch stream idle for {0:?}")]
+    Idle(std::time::Duration),
+    /// A request could not be built (a bad namespace name or resourceVersion).
+    #[error("cannot build the request")]
+    BuildRequest(#[source] kube::core::request::Error),
+}
+
+impl SourceError {
+    /// A label from a small fixed set: `gone`, `throttled`, `server`, `forbidden`, `client`,
+    /// `network`, `decode`, `idle`, `request`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Gone { .. } => "gone",
+            Self::Api { code: 429, .. } => "throttled",
+            Self::Api {
+                code: 401 | 403, ..
+            } => "forbidden",
+            Self::Api { code, .. } if *code >= 500 => "server",
+            Self::Api { .. } => "client",
+            Self::Transport(_) => "network",
+            Self::Decode(_) => "decode",
+            Self::Idle(_) => "idle",
+            Self::BuildRequest(_) => "request",
+        }
+    }
+
+    /// Whether this is a `410 Gone`.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Gone { .. })
+    }
+
+    /// The [`metric_label`](Self::metric_label) a kube client error would get.
+    pub fn label_of(error: &kube::Error) -> &'static str {
+        match error {
+            kube::Error::Api(status) => {
+                Self::from_status(status.code, status.reason.clone(), String::new()).metric_label()
+            }
+            kube::Error::SerdeError(_) => "decode",
+            kube::Error::BuildRequest(_) => "request",
+            _ => "network",
+        }
+    }
+
+    pub(crate) fn from_kube(error: kube::Error) -> Self {
+        match error {
+            kube::Error::Api(status) => {
+                Self::from_status(status.code, status.reason, status.message)
+            }
+            kube::Error::SerdeError(e) => Self::Decode(e),
+            kube::Error::BuildRequest(e) => Self::BuildRequest(e),
+            other => Self::Transport(other),
+        }
+    }
+
+    pub(crate) fn from_status(code: u16, reason: String, message: String) -> Self {
+        if code == 410 || reason == "Expired" || reason == "Gone" {
+            Self::Gone { message }
+        } else {
+            Self::Api {
+                code,
+                reason,
+                message,
+            }
+        }
+    }
+}
+
+/// Which Events to read: all namespaces, or one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every namespace (`/api/v1/events`); needs a ClusterRole.
+    AllNamespaces,
+    /// One namespace (`/api/v1/namespaces/NS/events`).
+    Namespace(String),
+}
+
+impl Scope {
+    /// The collection path of core/v1 Events in this scope.
+    pub fn events_path(&self) -> String {
+        match self {
+            Self::AllNamespaces => "/api/v1/events".to_owned(),
+            Self::Namespace(ns) => format!("/api/v1/namespaces/{ns}/events"),
+        }
+    }
+
+    /// A short name for logs and metrics: `*` or the namespace.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::AllNamespaces => "*",
+            Self::Namespace(ns) => ns,
+        }
+    }
+
+    pub(crate) fn request(&self) -> Request {
+        Request::new(self.events_path())
+    }
+}
+
+/// The HTTP request a paged list sends (the RBAC verb `list` on `events`).
+pub fn list_request(
+    scope: &Scope,
+    limit: u32,
+    continue_token: Option<&str>,
+) -> Result<http::Request<Vec<u8>>, SourceError> {
+    let mut params = kube::api::ListParams::default().limit(limit);
+    if let Some(token) = continue_token {
+        params = params.continue_token(token);
+    }
+    scope
+        .request()
+        .list(&params)
+        .map_err(SourceError::BuildRequest)
+}
+
+/// The HTTP request a watch sends (the RBAC verb `watch` on `events`), with bookmarks.
+pub fn watch_request(
+    scope: &Scope,
+    from: &str,
+    timeout_secs: u32,
+) -> Result<http::Request<Vec<u8>>, SourceError> {
+    let params = kube::api::WatchParams::default().timeout(timeout_secs);
+    scope
+        .request()
+        .watch(&params, from)
+        .map_err(SourceError::BuildRequest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_the_paths_and_parameters_of_kubectl() {
+        let list = list_request(&Scope::AllNamespaces, 500, Some("tok")).unwrap();
+        assert_eq!(list.method(), http::Method::GET);
+        assert_eq!(list.uri().path(), "/api/v1/events");
+        let query = list.uri().query().unwrap();
+        assert!(
+            query.contains("limit=500") && query.contains("continue=tok"),
+            "{query}"
+        );
+
+        let watch = watch_request(&Scope::Namespace("ns1".into()), "42", 290).unwrap();
+        assert_eq!(watch.uri().path(), "/api/v1/namespaces/ns1/events");
+        let query = watch.uri().query().unwrap();
+        for part in [
+            "watch=true",
+            "resourceVersion=42",
+            "allowWatchBookmarks=true",
+            "timeoutSeconds=290",
+        ] {
+            assert!(query.contains(part), "{query} lacks {part}");
+        }
+    }
+
+    #[test]
+    fn errors_map_to_fixed_labels() {
+        let status =
+            |code: u16, reason: &str| SourceError::from_status(code, reason.into(), "m".into());
+        assert_eq!(status(410, "Gone").metric_label(), "gone");
+        assert!(status(500, "Expired").is_gone());
+        assert_eq!(status(429, "TooManyRequests").metric_label(), "throttled");
+        assert_eq!(status(503, "ServiceUnavailable").metric_label(), "server");
+        assert_eq!(status(403, "Forbidden").metric_label(), "forbidden");
+        assert_eq!(status(404, "NotFound").metric_label(), "client");
+    }
+}

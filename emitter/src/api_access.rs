@@ -1,0 +1,164 @@
+//! Every Kubernetes API request the emitter makes, and the RBAC rules they need — one source of
+//! truth. Events are read through `eventkeeper_core::source` (its `list_request` and
+//! `watch_request` build every Events request); the Lease requests are built here. `print-rbac` prints [`RULES`]; the chart's ClusterRole and Role are checked against that
+//! output, and the test below checks [`RULES`] against the requests themselves.
+
+use kube::core::Request;
+use serde::Serialize;
+use serde_json::Value;
+
+/// One RBAC rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessRule {
+    /// API group (`""` is core).
+    pub api_group: &'static str,
+    /// Resource (plural).
+    pub resource: &'static str,
+    /// Verbs used.
+    pub verbs: &'static [&'static str],
+    /// `cluster` (ClusterRole) or `namespace` (Role in the Lease's namespace).
+    pub scope: &'static str,
+}
+
+/// Reading Events: a paged list at start and after a 410, then a watch.
+pub const EVENTS: AccessRule = AccessRule {
+    api_group: "",
+    resource: "events",
+    verbs: &["list", "watch"],
+    scope: "cluster",
+};
+
+/// The leader Lease: read it, create it the first time, update it to renew, checkpoint and
+/// release (optimistic concurrency on its resourceVersion).
+pub const LEASES: AccessRule = AccessRule {
+    api_group: "coordination.k8s.io",
+    resource: "leases",
+    verbs: &["get", "create", "update"],
+    scope: "namespace",
+};
+
+/// Every rule the emitter needs.
+pub const RULES: [AccessRule; 2] = [EVENTS, LEASES];
+
+/// The JSON `print-rbac` writes.
+pub fn rbac_json() -> String {
+    serde_json::to_string_pretty(&RULES).expect("static rules serialize")
+}
+
+fn leases(namespace: &str) -> Request {
+    Request::new(format!(
+        "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    ))
+}
+
+/// Read the Lease (verb `get` on `leases`).
+pub fn get_lease(
+    namespace: &str,
+    name: &str,
+) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
+    leases(namespace).get(name, &Default::default())
+}
+
+/// Create the Lease (verb `create` on `leases`).
+pub fn create_lease(
+    namespace: &str,
+    lease: &Value,
+) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
+    let body = serde_json::to_vec(lease).expect("JSON values serialize");
+    leases(namespace).create(&Default::default(), body)
+}
+
+/// Replace the Lease, failing with 409 if it changed since it was read (verb `update`).
+pub fn update_lease(
+    namespace: &str,
+    name: &str,
+    lease: &Value,
+) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
+    let body = serde_json::to_vec(lease).expect("JSON values serialize");
+    leases(namespace).replace(name, &Default::default(), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventkeeper_core::source::{Scope, list_request, watch_request};
+    use std::collections::BTreeSet;
+
+    /// What RBAC verb an HTTP request needs, the way the API server's request info resolver
+    /// reads it: (group, resource, verb, cluster-wide?).
+    fn rbac_of(request: &http::Request<Vec<u8>>) -> (String, String, String, bool) {
+        let path: Vec<&str> = request
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .collect();
+        let (group, rest) = match path.as_slice() {
+            ["api", "v1", rest @ ..] => (String::new(), rest),
+            ["apis", group, _version, rest @ ..] => ((*group).to_owned(), rest),
+            other => panic!("unexpected path {other:?}"),
+        };
+        let (namespaced, resource, name) = match rest {
+            ["namespaces", _, resource, name @ ..] => (true, *resource, name.first()),
+            [resource, name @ ..] => (false, *resource, name.first()),
+            [] => panic!("no resource"),
+        };
+        let watch = request
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("watch=true"));
+        let verb = match (request.method().as_str(), name.is_some(), watch) {
+            ("GET", _, true) => "watch",
+            ("GET", false, false) => "list",
+            ("GET", true, false) => "get",
+            ("POST", false, _) => "create",
+            ("PUT", true, _) => "update",
+            ("PATCH", true, _) => "patch",
+            ("DELETE", _, _) => "delete",
+            other => panic!("unexpected request {other:?}"),
+        };
+        (group, resource.to_owned(), verb.to_owned(), !namespaced)
+    }
+
+    #[test]
+    fn rules_are_exactly_what_the_requests_need() {
+        let lease = serde_json::json!({"metadata": {"name": "eventkeeper"}});
+        let requests = [
+            list_request(&Scope::AllNamespaces, 500, None).unwrap(),
+            list_request(&Scope::AllNamespaces, 500, Some("c")).unwrap(),
+            watch_request(&Scope::AllNamespaces, "1", 290).unwrap(),
+            get_lease("ns", "eventkeeper").unwrap(),
+            create_lease("ns", &lease).unwrap(),
+            update_lease("ns", "eventkeeper", &lease).unwrap(),
+        ];
+        let needed: BTreeSet<_> = requests.iter().map(rbac_of).collect();
+        let granted: BTreeSet<_> = RULES
+            .iter()
+            .flat_map(|r| {
+                r.verbs.iter().map(|v| {
+                    (
+                        r.api_group.to_owned(),
+                        r.resource.to_owned(),
+                        (*v).to_owned(),
+                        r.scope == "cluster",
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(needed, granted);
+    }
+
+    #[test]
+    fn rbac_json_has_the_agreed_shape() {
+        let v: Value = serde_json::from_str(&rbac_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([
+                {"apiGroup": "", "resource": "events", "verbs": ["list", "watch"], "scope": "cluster"},
+                {"apiGroup": "coordination.k8s.io", "resource": "leases",
+                 "verbs": ["get", "create", "update"], "scope": "namespace"}
+            ])
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! The emitter against the simulator, both as processes. Each test compares the exact multiset
+//! of (uid, resourceVersion) on the emitter's stdout with the simulator's record of every
+//! observation it produced: lost must be 0, duplicates only within the checkpoint window.
+//!
+//! Sizes scale with `EVENTKEEPER_E2E_SCALE` (default 1: a few seconds each in a debug build;
+//! `make test-emitter-e2e-large` runs the 100k observations with 20 restarts).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+
+/// Every observation, as a tally.
+fn all_observations(sim: &Sim) -> Tally {
+    tally_observations(&sim.observations())
+}
+
+fn assert_lossless(c: &Comparison, max_duplicates: u32) {
+    assert!(
+        c.lost.is_empty(),
+        "lost {} of {} observations, e.g. {:?}",
+        c.lost.len(),
+        c.expected,
+        &c.lost[..c.lost.len().min(5)]
+    );
+    assert!(
+        c.unexpected.is_empty(),
+        "lines that match no observation: {:?}",
+        &c.unexpected[..c.unexpected.len().min(5)]
+    );
+    assert!(
+        c.duplicates <= max_duplicates,
+        "{} duplicates (allowed {max_duplicates})",
+        c.duplicates
+    );
+    eprintln!(
+        "{} observations, lost 0, {} duplicates",
+        c.expected, c.duplicates
+    );
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_nothing() {
+    let scale = scale();
+    let events = 6_000 * scale;
+    let restarts = 5 * scale.min(4);
+    let rate = 3_000.0;
+    // A long watch history: a restart resumes the watch from the checkpoint, so even the
+    // intermediate versions of repeated events are all seen.
+    let sim = Sim::start(&[
+        "--watch-history",
+        "10000000",
+        "--bookmark-interval",
+        "500ms",
+    ]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let mut emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    // From the first checkpoint on, a restart resumes the watch instead of listing again.
+    wait_for(Duration::from_secs(10), "the first checkpoint", || {
+        sim.lease("eventkeeper")["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+            .as_str()
+            .map(|_| ())
+    });
+    sim.generate(json!({"events": events, "ratePerSec": rate, "objects": 300, "repeatShare": 0.3, "namespaces": ["a", "b", "c"]}));
+    let mut rng = Rng::new();
+    let run_for = Duration::from_secs_f64(events as f64 / rate);
+    let mut at = Vec::new();
+    for _ in 0..restarts {
+        at.push(rng.between(0, run_for.as_millis() as u64));
+    }
+    at.sort_unstable();
+    let start = std::time::Instant::now();
+    for ms in at {
+        if let Some(wait) = Duration::from_millis(ms).checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        emitter.kill_and_restart();
+    }
+    sim.wait_generated(events, Duration::from_secs(120));
+    let expected = all_observations(&sim);
+    assert!(expected.len() as u64 >= events);
+    let c = settle(&expected, &[&out], Duration::from_secs(60));
+    // At most the checkpoint window (interval + flush + renewal) of traffic per restart.
+    let window = (rate * 1.5) as u32;
+    assert_lossless(&c, window * restarts as u32);
+    let modified = sim
+        .observations()
+        .iter()
+        .filter(|o| o["type"] == "MODIFIED")
+        .count();
+    assert!(
+        modified > 0,
+        "the load has repeats, and they are all on stdout"
+    );
+}
+
+#[test]
+fn forced_410s_and_closed_watches_lose_nothing() {
+    let sim = Sim::start(&["--bookmark-interval", "300ms"]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    // Repeats with closed watches: every watch ends after 97 events and resumes from its
+    // position, so every version of every event must come through.
+    sim.faults(json!({"closeWatchesAfter": 97}));
+    sim.generate(json!({"events": 3000, "ratePerSec": 3000.0, "objects": 200, "repeatShare": 0.3}));
+    sim.wait_generated(3000, Duration::from_secs(60));
+    // Caught up before the first forced 410: a relist can only see the latest version of an
+    // event, so versions superseded meanwhile could not be expected.
+    assert_lossless(
+        &settle(&all_observations(&sim), &[&out], Duration::from_secs(30)),
+        0,
+    );
+    // New events only while 410s are forced: a relist sees each of them (nothing superseded),
+    // and must write only what is newer than what was already written.
+    for round in 0..4u64 {
+        sim.faults(json!({"goneNextWatch": true}));
+        sim.generate(json!({"events": 700, "ratePerSec": 2000.0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}));
+        sim.wait_generated(3000 + 700 * (round + 1), Duration::from_secs(60));
+        settle(&all_observations(&sim), &[&out], Duration::from_secs(30));
+    }
+    let expected = all_observations(&sim);
+    let c = settle(&expected, &[&out], Duration::from_secs(30));
+    assert_lossless(&c, 0);
+    let gone = emitter.metric("eventkeeper_gone_total").unwrap_or(0.0);
+    let relists = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+    assert!(
+        gone >= 1.0 && relists >= 2.0,
+        "410s were forced (gone {gone}, relists {relists})"
+    );
+    assert!(
+        emitter
+            .metric("eventkeeper_watch_restarts_total")
+            .unwrap_or(0.0)
+            >= 10.0
+    );
+}
+
+#[test]
+fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
+    let sim = Sim::start(&["--bookmark-interval", "300ms"]);
+    let out_a = sim.dir.path().join("a.jsonl");
+    let out_b = sim.dir.path().join("b.jsonl");
+    let mut a = Emitter::start(&sim, "pod-a", &out_a, &[]);
+    a.wait_leader(Duration::from_secs(10));
+    let b = Emitter::start(&sim, "pod-b", &out_b, &[]);
+    wait_for(Duration::from_secs(10), "the standby to be ready", || {
+        b.probe("/readyz")
+            .filter(|(s, body)| *s == 200 && body == "standby")
+    });
+    sim.generate(json!({"events": 6000, "ratePerSec": 2000.0, "objects": 200, "repeatShare": 0.3}));
+    std::thread::sleep(Duration::from_millis(1200));
+    a.kill9();
+    let killed = std::time::Instant::now();
+    b.wait_leader(Duration::from_secs(10));
+    let takeover = killed.elapsed();
+    assert!(
+        takeover >= Duration::from_millis(1500),
+        "the standby waited for the Lease to expire ({takeover:?})"
+    );
+    sim.wait_generated(6000, Duration::from_secs(60));
+    let expected = all_observations(&sim);
+    let c = settle(&expected, &[&out_a, &out_b], Duration::from_secs(30));
+    // Duplicates only after the last checkpoint: checkpoint interval + flush + one renewal.
+    assert_lossless(&c, 2_000);
+    let b_lines = records(&out_b);
+    assert!(!b_lines.is_empty(), "the new leader wrote");
+    assert!(
+        b_lines.iter().all(|r| r["origin"] == "watch"),
+        "it resumed the watch, no relist of the hour"
+    );
+}
+
+#[test]
+fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
+    // A short watch history: the resumed watch gets 410, and the relist must write only what is
+    // newer than the checkpoint.
+    let sim = Sim::start(&["--watch-history", "500", "--bookmark-interval", "300ms"]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let mut emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    sim.generate(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
+    sim.wait_generated(1500, Duration::from_secs(60));
+    let before = all_observations(&sim);
+    assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
+    assert!(emitter.terminate(Duration::from_secs(10)).success());
+    let written_before = records(&out).len();
+
+    // Ten simulated minutes of traffic while no replica runs.
+    for _ in 0..10 {
+        sim.post("/_sim/clock", json!({"advanceSeconds": 60}));
+        sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
+    }
+    sim.wait_generated(1500 + 3000, Duration::from_secs(60));
+    let _emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    let all = all_observations(&sim);
+    let c = settle(&all, &[&out], Duration::from_secs(30));
+    assert_lossless(&c, 0);
+    assert_eq!(
+        records(&out).len() - written_before,
+        all.len() - before.len(),
+        "only the new observations"
+    );
+}
+
+#[test]
+fn filters_keep_exactly_the_matching_observations() {
+    let sim = Sim::start(&["--bookmark-interval", "300ms"]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let emitter = Emitter::start(
+        &sim,
+        "pod-a",
+        &out,
+        &[
+            "--include",
+            "type=Warning",
+            "--include",
+            "namespace=team-*",
+            "--exclude",
+            "namespace=kube-system type=Warning",
+        ],
+    );
+    emitter.wait_leader(Duration::from_secs(10));
+    sim.generate(json!({"events": 2000, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2, "warningShare": 0.4,
+                        "namespaces": ["kube-system", "team-a", "default"]}));
+    sim.wait_generated(2000, Duration::from_secs(60));
+    let observations = sim.observations();
+    let wanted: Vec<&Value> = observations
+        .iter()
+        .filter(|o| {
+            let ns = o["namespace"].as_str().unwrap_or("");
+            let warning = o["eventType"] == "Warning";
+            (warning || ns.starts_with("team-")) && !(ns == "kube-system" && warning)
+        })
+        .collect();
+    assert!(!wanted.is_empty() && wanted.len() < observations.len());
+    let c = settle(
+        &tally_observations(wanted),
+        &[&out],
+        Duration::from_secs(30),
+    );
+    assert_lossless(&c, 0);
+    assert!(
+        emitter
+            .metric("eventkeeper_events_filtered_total")
+            .unwrap_or(0.0)
+            > 0.0
+    );
+}
+
+#[test]
+fn oversized_events_are_cut_to_the_line_budget() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let emitter = Emitter::start(&sim, "pod-a", &out, &["--max-line-bytes", "2048"]);
+    emitter.wait_leader(Duration::from_secs(10));
+    let huge = "x".repeat(100_000);
+    sim.post(
+        "/_sim/events",
+        json!({"metadata": {"namespace": "default", "name": "big.1"}, "involvedObject": {"kind": "Pod", "name": "big", "namespace": "default"},
+               "reason": "Huge", "message": huge, "type": "Warning"}),
+    );
+    let line = wait_for(Duration::from_secs(10), "the huge event's line", || {
+        std::fs::read_to_string(&out).ok().and_then(|text| {
+            text.lines()
+                .find(|l| l.contains("\"Huge\""))
+                .map(str::to_owned)
+        })
+    });
+    assert!(line.len() < 2048, "{} bytes", line.len() + 1);
+    let record: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(record["truncated"]["fields"][0], "message");
+    assert!(
+        emitter
+            .metric("eventkeeper_lines_truncated_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+}
+
+#[test]
+fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // A flush interval far longer than the test: only the shutdown flush can write the lines.
+    let mut emitter = Emitter::start(
+        &sim,
+        "pod-a",
+        &out,
+        &["--flush-interval", "1h", "--checkpoint-interval", "1h"],
+    );
+    emitter.wait_leader(Duration::from_secs(10));
+    sim.generate(json!({"events": 120, "ratePerSec": 0.0, "objects": 50, "repeatShare": 0.3}));
+    sim.wait_generated(120, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        records(&out).is_empty(),
+        "nothing flushed before the deadline"
+    );
+    let status = emitter.terminate(Duration::from_secs(15));
+    assert!(status.success(), "exit 0 after SIGTERM, got {status}");
+    let expected = all_observations(&sim);
+    let c = compare(&expected, &tally_records(&records(&out)));
+    assert_lossless(&c, 0);
+    let lease = sim.lease("eventkeeper");
+    let checkpoint: u64 = lease["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let last_rv = expected
+        .keys()
+        .map(|(_, rv)| rv.parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        checkpoint >= last_rv,
+        "checkpoint {checkpoint} covers the last line {last_rv}"
+    );
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "released: {lease}"
+    );
+}
+
+#[test]
+fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
+    let sim = Sim::start(&["--bookmark-interval", "200ms"]);
+    let out = sim.dir.path().join("a.jsonl");
+    // Lease timings longer than the pause: the paused API also stalls renewals, and a leader
+    // that cannot renew steps down (and is then a ready standby).
+    let slow_lease = [
+        "--stall-timeout",
+        "1500ms",
+        "--lease-duration",
+        "30s",
+        "--renew-deadline",
+        "20s",
+        "--retry-period",
+        "1s",
+    ];
+    let leader = Emitter::start(&sim, "pod-a", &out, &slow_lease);
+    leader.wait_leader(Duration::from_secs(10));
+    let standby = Emitter::start(
+        &sim,
+        "pod-b",
+        &sim.dir.path().join("b.jsonl"),
+        &["--stall-timeout", "1500ms"],
+    );
+    wait_for(Duration::from_secs(10), "the standby to be ready", || {
+        standby
+            .probe("/readyz")
+            .filter(|(s, b)| *s == 200 && b == "standby")
+    });
+    // Bookmarks alone keep an idle leader ready.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(leader.probe("/readyz").map(|(s, _)| s), Some(200));
+    sim.faults(json!({"paused": true}));
+    let (_, body) = wait_for(Duration::from_secs(10), "readiness to fail", || {
+        leader.probe("/readyz").filter(|(s, _)| *s == 503)
+    });
+    assert!(body.starts_with("stalled"), "{body}");
+    assert_eq!(
+        leader.probe("/livez").map(|(s, _)| s),
+        Some(200),
+        "still live"
+    );
+    sim.faults(json!({"paused": false}));
+    wait_for(Duration::from_secs(10), "readiness to come back", || {
+        leader.probe("/readyz").filter(|(s, _)| *s == 200)
+    });
+}
+
+#[test]
+fn bad_configuration_exits_64_with_one_line() {
+    for args in [
+        vec!["run"],
+        vec!["run", "--cluster-name", "c", "--include", "colour=red"],
+        vec!["run", "--cluster-name", "c", "--flush-interval", "5"],
+        vec!["run", "--cluster-name", "c", "--max-line-bytes", "100"],
+        vec!["--cluster-name", "c", "--lease-duration", "1s"],
+        vec![
+            "--cluster-name",
+            "c",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+        ],
+    ] {
+        let output = std::process::Command::new(emitter_bin())
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .env_remove("EVENTKEEPER_CLUSTER_NAME")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line, got {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -1,0 +1,550 @@
+//! End-to-end harness: the simulator and the emitter as separate processes, a tiny HTTP client
+//! for the simulator's admin API and the emitter's health port, and the (uid, resourceVersion)
+//! bookkeeping the tests assert on. Every process started here is killed on drop.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The emitter binary under test.
+pub fn emitter_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_eventkeeper-emitter"))
+}
+
+/// The simulator binary, built once per test run next to the emitter's.
+pub fn sim_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let emitter = emitter_bin();
+            let dir = emitter.parent().expect("binary dir");
+            let sim = dir.join("eventkeeper-sim");
+            let release = dir.file_name().is_some_and(|n| n == "release");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-p", "eventkeeper-sim", "--bin", "eventkeeper-sim"]);
+            if release {
+                build.arg("--release");
+            }
+            // Same target dir as this test binary: <target>/<profile>/eventkeeper-sim.
+            if let Some(target) = dir.parent() {
+                build.env("CARGO_TARGET_DIR", target);
+            }
+            let status = build.status().expect("cargo runs");
+            assert!(status.success(), "building eventkeeper-sim failed");
+            assert!(sim.exists(), "{} missing after build", sim.display());
+            sim
+        })
+        .clone()
+}
+
+/// Polls `check` every 50 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Minimal HTTP/1.1 request; returns (status, body). Bounded by a 20 s timeout.
+pub fn http(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let mut body = raw[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Ok((status, body))
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+/// A simulator process.
+pub struct Sim {
+    child: Child,
+    /// host:port.
+    pub addr: String,
+    /// kubeconfig written by the simulator.
+    pub kubeconfig: PathBuf,
+    /// Scratch directory of the test (kubeconfig, outputs).
+    pub dir: tempfile::TempDir,
+}
+
+impl Sim {
+    /// Starts `eventkeeper-sim` with extra flags and waits for its `listening on` line.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig.yaml");
+        let mut child = Command::new(sim_bin())
+            .args(["--listen", "127.0.0.1:0", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .args(["--log-level", "warn"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("simulator starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("simulator prints its address");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            addr,
+            kubeconfig,
+            dir,
+        }
+    }
+
+    /// POST to the admin API.
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let (status, body) =
+            http("POST", &self.addr, path, Some(&body)).expect("admin API answers");
+        assert!(
+            status < 300,
+            "POST {path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    }
+
+    /// GET a JSON document.
+    pub fn get(&self, path: &str) -> Value {
+        let (status, body) = http("GET", &self.addr, path, None).expect("API answers");
+        assert!(status < 300, "GET {path}: {status}");
+        serde_json::from_slice(&body).expect("JSON")
+    }
+
+    /// `/_sim/status`.
+    pub fn status(&self) -> Value {
+        self.get("/_sim/status")
+    }
+
+    /// Starts a load generation.
+    pub fn generate(&self, spec: Value) {
+        self.post("/_sim/generate", spec);
+        // `generating` becomes true when the task starts; wait for `generated` to move or end.
+    }
+
+    /// Waits until no generation runs and at least `writes` were generated in total.
+    pub fn wait_generated(&self, writes: u64, timeout: Duration) {
+        wait_for(timeout, "the generator to finish", || {
+            let s = self.status();
+            (s["generated"].as_u64() >= Some(writes) && s["generating"] == false).then_some(())
+        });
+    }
+
+    /// Sets faults.
+    pub fn faults(&self, faults: Value) {
+        self.post("/_sim/faults", faults);
+    }
+
+    /// Every observation the simulator produced: (uid, resourceVersion) → the observation.
+    pub fn observations(&self) -> Vec<Value> {
+        let (status, body) =
+            http("GET", &self.addr, "/_sim/observations", None).expect("observations");
+        assert_eq!(status, 200);
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("observation JSON"))
+            .collect()
+    }
+
+    /// The Lease as the API returns it.
+    pub fn lease(&self, name: &str) -> Value {
+        self.get(&format!(
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases/{name}"
+        ))
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Keep the outputs and logs of a failed test for a look.
+        if std::thread::panicking() {
+            let keep =
+                std::env::temp_dir().join(format!("eventkeeper-e2e-failed-{}", std::process::id()));
+            let keep = keep.join(
+                std::thread::current()
+                    .name()
+                    .unwrap_or("test")
+                    .replace("::", "-"),
+            );
+            if std::fs::create_dir_all(&keep).is_ok() {
+                for entry in std::fs::read_dir(self.dir.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let _ = std::fs::copy(entry.path(), keep.join(entry.file_name()));
+                }
+                let _ = std::fs::write(
+                    keep.join("observations.jsonl"),
+                    http("GET", &self.addr, "/_sim/observations", None)
+                        .map(|r| r.1)
+                        .unwrap_or_default(),
+                );
+                eprintln!("kept the outputs in {}", keep.display());
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An emitter process whose stdout is appended to a file (like a container log).
+pub struct Emitter {
+    child: Child,
+    /// Health port.
+    pub port: u16,
+    /// Where stdout goes (appended across restarts).
+    pub out: PathBuf,
+    args: Vec<String>,
+    kubeconfig: PathBuf,
+}
+
+/// Flags every test emitter gets: short lease timings so failover takes about two seconds.
+pub const FAST_LEASE: [&str; 8] = [
+    "--lease-duration",
+    "2s",
+    "--renew-deadline",
+    "1500ms",
+    "--retry-period",
+    "250ms",
+    "--checkpoint-interval",
+    "300ms",
+];
+
+impl Emitter {
+    /// Starts an emitter against `sim` with `identity`, writing stdout to `out`.
+    pub fn start(sim: &Sim, identity: &str, out: &Path, extra: &[&str]) -> Self {
+        let mut args: Vec<String> = vec!["--identity".into(), identity.into()];
+        for pair in FAST_LEASE.chunks(2) {
+            if !extra.contains(&pair[0]) {
+                args.extend(pair.iter().map(|s| (*s).to_owned()));
+            }
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let port = free_port();
+        let emitter = Self {
+            child: spawn_emitter(&sim.kubeconfig, &args, out, port),
+            port,
+            out: out.to_owned(),
+            args,
+            kubeconfig: sim.kubeconfig.clone(),
+        };
+        emitter.wait_live();
+        emitter
+    }
+
+    /// Waits until the health port answers.
+    pub fn wait_live(&self) {
+        wait_for(Duration::from_secs(20), "the emitter's /livez", || {
+            self.probe("/livez").map(|_| ())
+        });
+    }
+
+    /// Waits until this replica leads.
+    pub fn wait_leader(&self, timeout: Duration) {
+        wait_for(timeout, "the emitter to lead", || {
+            self.is_leader().then_some(())
+        });
+    }
+
+    /// Kills the process with SIGKILL and starts it again with the same flags and identity.
+    pub fn kill_and_restart(&mut self) {
+        self.kill9();
+        let port = free_port();
+        self.child = spawn_emitter(&self.kubeconfig, &self.args, &self.out, port);
+        self.port = port;
+        self.wait_live();
+    }
+
+    /// SIGKILL.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        wait_for(timeout, "the emitter to exit after SIGTERM", || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
+    /// GET on the health port: (status, body).
+    pub fn probe(&self, path: &str) -> Option<(u16, String)> {
+        http("GET", &format!("127.0.0.1:{}", self.port), path, None)
+            .ok()
+            .map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Whether /readyz says this replica leads.
+    pub fn is_leader(&self) -> bool {
+        self.probe("/readyz")
+            .is_some_and(|(s, b)| s == 200 && b == "leader")
+    }
+
+    /// A metric's value (the first series whose line starts with `series`).
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let (_, text) = self.probe("/metrics")?;
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+impl Drop for Emitter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_emitter(kubeconfig: &Path, args: &[String], out: &Path, port: u16) -> Child {
+    let stdout = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .expect("output file");
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.with_extension("log"))
+        .expect("log file");
+    Command::new(emitter_bin())
+        .args([
+            "run",
+            "--cluster-name",
+            "e2e",
+            "--log-format",
+            "text",
+            "--kubeconfig",
+        ])
+        .arg(kubeconfig)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env_remove("EVENTKEEPER_NAMESPACES")
+        .env_remove("EVENTKEEPER_INCLUDE")
+        .env_remove("EVENTKEEPER_EXCLUDE")
+        .env("EVENTKEEPER_LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("emitter starts")
+}
+
+/// The lines an emitter wrote: parsed records (a line that does not parse fails the test).
+pub fn records(out: &Path) -> Vec<Value> {
+    let Ok(file) = File::open(out) else {
+        return Vec::new();
+    };
+    BufReader::new(file)
+        .lines()
+        .map(|l| l.expect("readable output"))
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_str(&l)
+                .unwrap_or_else(|e| panic!("broken output line ({e}): {l:.200}"))
+        })
+        .collect()
+}
+
+/// (uid, resourceVersion) → how many times.
+pub type Tally = BTreeMap<(String, String), u32>;
+
+/// Counts records by idempotency key.
+pub fn tally_records(records: &[Value]) -> Tally {
+    let mut tally = Tally::new();
+    for r in records {
+        let key = (
+            r["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+            r["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        *tally.entry(key).or_default() += 1;
+    }
+    tally
+}
+
+/// Counts observations by idempotency key.
+pub fn tally_observations<'a>(observations: impl IntoIterator<Item = &'a Value>) -> Tally {
+    let mut tally = Tally::new();
+    for o in observations {
+        let key = (
+            o["uid"].as_str().unwrap_or_default().to_owned(),
+            o["resourceVersion"].as_str().unwrap_or_default().to_owned(),
+        );
+        *tally.entry(key).or_default() += 1;
+    }
+    tally
+}
+
+/// What the comparison found.
+#[derive(Debug)]
+pub struct Comparison {
+    /// Observations never written.
+    pub lost: Vec<(String, String)>,
+    /// Lines that match no observation.
+    pub unexpected: Vec<(String, String)>,
+    /// Extra copies of observations written more than once.
+    pub duplicates: u32,
+    /// Observations expected.
+    pub expected: usize,
+}
+
+/// Compares what was written with what was expected.
+pub fn compare(expected: &Tally, written: &Tally) -> Comparison {
+    let lost = expected
+        .keys()
+        .filter(|k| !written.contains_key(*k))
+        .cloned()
+        .collect();
+    let unexpected = written
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .cloned()
+        .collect();
+    let duplicates = written.values().map(|n| n.saturating_sub(1)).sum();
+    Comparison {
+        lost,
+        unexpected,
+        duplicates,
+        expected: expected.len(),
+    }
+}
+
+/// Waits until every expected observation is in `out` (or the timeout), then compares.
+pub fn settle(expected: &Tally, outs: &[&Path], timeout: Duration) -> Comparison {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut written = Tally::new();
+        for out in outs {
+            for (k, n) in tally_records(&records(out)) {
+                *written.entry(k).or_default() += n;
+            }
+        }
+        let comparison = compare(expected, &written);
+        if comparison.lost.is_empty() || Instant::now() >= deadline {
+            return comparison;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A scale factor for the big tests: `EVENTKEEPER_E2E_SCALE` (default 1).
+pub fn scale() -> u64 {
+    std::env::var("EVENTKEEPER_E2E_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A small pseudo-random number generator (xorshift), seeded from the clock and printed so a
+/// failing run can be repeated with `EVENTKEEPER_E2E_SEED`.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `EVENTKEEPER_E2E_SEED` or the clock.
+    pub fn new() -> Self {
+        let seed = std::env::var("EVENTKEEPER_E2E_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            })
+            | 1;
+        eprintln!("e2e seed: {seed} (set EVENTKEEPER_E2E_SEED to repeat)");
+        Self(seed)
+    }
+
+    /// A number in `lo..hi`.
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + self.0 % (hi - lo).max(1)
+    }
+}
