@@ -288,11 +288,12 @@ impl App {
             }
             (Method::DELETE, None) => {
                 let (fields, labels) = selectors(rp.view, &query)?;
+                let f = |v: &Value| fields.matches(v) && labels.matches(v);
+                let filter: crate::store::Filter<'_> =
+                    (!fields.is_empty() || !labels.is_empty()).then_some(&f);
                 let n = self
                     .store
-                    .delete_matching(rp.view.kind(), ns.as_deref(), &|v| {
-                        fields.matches(v) && labels.matches(v)
-                    });
+                    .delete_matching(rp.view.kind(), ns.as_deref(), filter);
                 Ok(json_response(
                     StatusCode::OK,
                     &json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -351,7 +352,7 @@ impl App {
     ) -> Response<Body> {
         if let Some(t) = tbl {
             let now = self.store.clock().now();
-            let row = table::row(view, &o.value, now, t);
+            let row = table::row(view, &o.value(), now, t);
             return json_response(
                 code,
                 &table::table(
@@ -363,7 +364,7 @@ impl App {
             );
         }
         match view {
-            View::EventsV1 => json_response(code, &view.present(&o.value)),
+            View::EventsV1 => json_response(code, &view.present(&o.value())),
             View::CoreEvents | View::Leases => {
                 bytes_response(code, o.json.clone(), "application/json")
             }
@@ -464,9 +465,9 @@ impl App {
             None => {
                 let at = self.list_at(q, limit.is_some()).await?;
                 let ns = rp.namespace.as_deref();
-                let (items, rv) = self.store.list(rp.view.kind(), ns, at, &|v| {
-                    fields.matches(v) && labels.matches(v)
-                })?;
+                let f = |v: &Value| fields.matches(v) && labels.matches(v);
+                let filter: crate::store::Filter<'_> = selected.then_some(&f);
+                let (items, rv) = self.store.list(rp.view.kind(), ns, at, filter)?;
                 (Arc::new(items), 0, rv)
             }
         };
@@ -487,7 +488,7 @@ impl App {
             let now = self.store.clock().now();
             let rows = page
                 .iter()
-                .map(|o| table::row(rp.view, &o.value, now, t))
+                .map(|o| table::row(rp.view, &o.value(), now, t))
                 .collect();
             return Ok(json_response(
                 StatusCode::OK,
@@ -510,7 +511,7 @@ impl App {
             }
             match rp.view {
                 View::EventsV1 => {
-                    let _ = serde_json::to_writer(&mut out, &rp.view.present(&o.value));
+                    let _ = serde_json::to_writer(&mut out, &rp.view.present(&o.value()));
                 }
                 View::CoreEvents | View::Leases => out.extend_from_slice(&o.json),
             }

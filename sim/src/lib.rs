@@ -247,7 +247,7 @@ impl Simulator {
                         ApiError::not_found(resource::View::CoreEvents.resource_name(), name)
                     })
                 })?;
-        Ok(o.value.clone())
+        Ok(o.value())
     }
 
     /// Deletes an Event: a DELETED to watchers.
@@ -263,7 +263,7 @@ impl Simulator {
         self.app
             .store
             .get(resource::Kind::Event, namespace, name)
-            .map(|o| o.value.clone())
+            .map(|o| o.value())
     }
 
     /// One stored Lease.
@@ -271,7 +271,7 @@ impl Simulator {
         self.app
             .store
             .get(resource::Kind::Lease, namespace, name)
-            .map(|o| o.value.clone())
+            .map(|o| o.value())
     }
 
     /// Starts a load generation and returns at once (see `status().generating`).

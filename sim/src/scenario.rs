@@ -636,12 +636,10 @@ mod tests {
         runner.start(seeds());
         store.clock().advance(10.0);
         runner.tick();
-        let (events, _) = store
-            .list(Kind::Event, None, ListAt::Latest, &|_| true)
-            .unwrap();
+        let (events, _) = store.list(Kind::Event, None, ListAt::Latest, None).unwrap();
         let msgs: Vec<String> = events
             .iter()
-            .map(|o| str_at(&o.value, "/message"))
+            .map(|o| str_at(&o.value(), "/message"))
             .collect();
         for needle in [
             "secret \"misspelt-secret-name\" not found",
@@ -659,12 +657,15 @@ mod tests {
         assert!(runner.tick() > 0, "repeats are due after a minute");
         assert!(store.counts().resource_version > before);
         let backoff = store
-            .list(Kind::Event, Some("test"), ListAt::Latest, &|v| {
-                str_at(v, "/reason") == "BackOff"
-            })
+            .list(
+                Kind::Event,
+                Some("test"),
+                ListAt::Latest,
+                Some(&|v: &Value| str_at(v, "/reason") == "BackOff"),
+            )
             .unwrap()
             .0;
-        assert!(backoff[0].value["count"].as_i64().unwrap() >= 2);
+        assert!(backoff[0].value()["count"].as_i64().unwrap() >= 2);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jiff::SignedDuration;
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
@@ -28,12 +28,28 @@ pub struct StoredObject {
     pub key: Key,
     /// Its resourceVersion.
     pub rv: u64,
-    /// The object (stored form: core/v1 for Events).
-    pub value: Value,
-    /// `value` as compact JSON.
+    /// metadata.uid.
+    pub uid: String,
+    /// The object (stored form: core/v1 for Events) as compact JSON. Only the bytes are kept:
+    /// a parsed `Value` costs several times more memory, and watches and plain lists never
+    /// need one.
     pub json: Bytes,
     /// When it expires (Events only), simulated milliseconds since the epoch.
     pub expires_at_ms: Option<i64>,
+}
+
+impl StoredObject {
+    /// The object, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
+/// An optional filter on stored objects (None accepts everything without parsing).
+pub type Filter<'a> = Option<&'a dyn Fn(&Value) -> bool>;
+
+fn accepts(filter: Filter<'_>, o: &StoredObject) -> bool {
+    filter.is_none_or(|f| f(&o.value()))
 }
 
 /// Shared handle to one stored version.
@@ -182,7 +198,8 @@ struct State {
     leases: BTreeMap<Key, Obj>,
     history: VecDeque<Arc<HistoryEntry>>,
     history_floor: u64,
-    expiry: BTreeSet<(i64, Key)>,
+    /// (expiry in ms, resourceVersion) → key; integer keys keep the index cheap.
+    expiry: BTreeMap<(i64, u64), Key>,
     snapshots: BTreeMap<u64, Snapshot>,
     next_snapshot: u64,
     observations: Vec<Observation>,
@@ -228,7 +245,7 @@ impl Store {
                 leases: BTreeMap::new(),
                 history: VecDeque::new(),
                 history_floor: FIRST_RV,
-                expiry: BTreeSet::new(),
+                expiry: BTreeMap::new(),
                 snapshots: BTreeMap::new(),
                 next_snapshot: 1,
                 observations: Vec::new(),
@@ -305,7 +322,8 @@ impl Store {
         let key: Key = (namespace.to_owned(), name.to_owned());
         let mut st = self.state.lock();
         let current = st.map(kind).get(&key).cloned();
-        let new = apply(current.as_ref().map(|o| &o.value))?;
+        let current_value = current.as_ref().map(|o| o.value());
+        let new = apply(current_value.as_ref())?;
         let body_name = str_at(&new, "/metadata/name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -325,7 +343,7 @@ impl Store {
             Some(cur) => {
                 let rv = str_at(&new, "/metadata/resourceVersion");
                 let uid = str_at(&new, "/metadata/uid");
-                let cur_uid = str_at(&cur.value, "/metadata/uid");
+                let cur_uid = cur.uid.clone();
                 if (!rv.is_empty() && rv != cur.rv.to_string())
                     || (!uid.is_empty() && uid != cur_uid)
                 {
@@ -335,9 +353,9 @@ impl Store {
                 set_meta(&mut new, "name", json!(name));
                 set_meta(&mut new, "namespace", json!(namespace));
                 set_meta(&mut new, "uid", json!(cur_uid));
-                let created_ts = cur
-                    .value
-                    .pointer("/metadata/creationTimestamp")
+                let created_ts = current_value
+                    .as_ref()
+                    .and_then(|v| v.pointer("/metadata/creationTimestamp"))
                     .cloned()
                     .unwrap_or(Value::Null);
                 set_meta(&mut new, "creationTimestamp", created_ts);
@@ -367,8 +385,7 @@ impl Store {
             return Err(ApiError::not_found(view.resource_name(), name));
         };
         if precondition_rv.is_some_and(|rv| !rv.is_empty() && rv != cur.rv.to_string())
-            || precondition_uid
-                .is_some_and(|u| !u.is_empty() && u != str_at(&cur.value, "/metadata/uid"))
+            || precondition_uid.is_some_and(|u| !u.is_empty() && u != cur.uid)
         {
             return Err(ApiError::conflict(view.resource_name(), name));
         }
@@ -385,11 +402,11 @@ impl Store {
         &self,
         kind: Kind,
         namespace: Option<&str>,
-        filter: &dyn Fn(&Value) -> bool,
+        filter: Filter<'_>,
     ) -> usize {
         let mut st = self.state.lock();
         let keys: Vec<Key> = range(st.map(kind), namespace)
-            .filter(|o| filter(&o.value))
+            .filter(|o| accepts(filter, o))
             .map(|o| o.key.clone())
             .collect();
         let mut last = None;
@@ -409,11 +426,13 @@ impl Store {
         let mut st = self.state.lock();
         let mut n = 0;
         let mut last = None;
-        while let Some((at, key)) = st.expiry.first().cloned() {
+        while let Some((&(at, _), _)) = st.expiry.first_key_value() {
             if at > now_ms {
                 break;
             }
-            st.expiry.pop_first();
+            let Some((_, key)) = st.expiry.pop_first() else {
+                break;
+            };
             if let Some(o) = self.remove(&mut st, Kind::Event, &key) {
                 last = Some(o.rv);
                 n += 1;
@@ -439,7 +458,7 @@ impl Store {
         kind: Kind,
         namespace: Option<&str>,
         at: ListAt,
-        filter: &dyn Fn(&Value) -> bool,
+        filter: Filter<'_>,
     ) -> Result<(Vec<Obj>, u64), ApiError> {
         let st = self.state.lock();
         match at {
@@ -468,12 +487,12 @@ impl Store {
                         (_, None) => {}
                     }
                 }
-                let items = map.into_values().filter(|o| filter(&o.value)).collect();
+                let items = map.into_values().filter(|o| accepts(filter, o)).collect();
                 Ok((items, rv))
             }
             _ => {
                 let items = range(st.map(kind), namespace)
-                    .filter(|o| filter(&o.value))
+                    .filter(|o| accepts(filter, o))
                     .cloned()
                     .collect();
                 Ok((items, st.rv))
@@ -616,23 +635,23 @@ impl Store {
         if let Some(p) = &prev
             && let Some(at) = p.expires_at_ms
         {
-            st.expiry.remove(&(at, p.key.clone()));
+            st.expiry.remove(&(at, p.rv));
         }
         if let Some(at) = expires_at_ms {
-            st.expiry.insert((at, key.clone()));
+            st.expiry.insert((at, rv), key.clone());
         }
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        if kind == Kind::Event {
+            self.observe(st, &key, rv, &value, change);
+        }
         let obj = Arc::new(StoredObject {
             key: key.clone(),
             rv,
-            value,
+            uid: str_at(&value, "/metadata/uid"),
             json,
             expires_at_ms,
         });
         st.map_mut(kind).insert(key, obj.clone());
-        if kind == Kind::Event {
-            self.observe(st, &obj, change);
-        }
         self.push_history(st, kind, change, obj.clone(), prev);
         obj
     }
@@ -640,17 +659,17 @@ impl Store {
     fn remove(&self, st: &mut State, kind: Kind, key: &Key) -> Option<Obj> {
         let cur = st.map_mut(kind).remove(key)?;
         if let Some(at) = cur.expires_at_ms {
-            st.expiry.remove(&(at, key.clone()));
+            st.expiry.remove(&(at, cur.rv));
         }
         st.rv += 1;
         let rv = st.rv;
-        let mut value = cur.value.clone();
+        let mut value = cur.value();
         set_meta(&mut value, "resourceVersion", json!(rv.to_string()));
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
         let gone = Arc::new(StoredObject {
             key: key.clone(),
             rv,
-            value,
+            uid: cur.uid.clone(),
             json,
             expires_at_ms: None,
         });
@@ -681,17 +700,16 @@ impl Store {
         }
     }
 
-    fn observe(&self, st: &mut State, obj: &Obj, change: Change) {
+    fn observe(&self, st: &mut State, key: &Key, rv: u64, v: &Value, change: Change) {
         if st.observations.len() >= self.cfg.max_observations {
             st.observations_dropped += 1;
             return;
         }
-        let v = &obj.value;
         st.observations.push(Observation {
             uid: str_at(v, "/metadata/uid"),
-            resource_version: obj.rv.to_string(),
+            resource_version: rv.to_string(),
             change,
-            namespace: obj.key.0.clone(),
+            namespace: key.0.clone(),
             reason: str_at(v, "/reason"),
             event_type: str_at(v, "/type"),
             kind: str_at(v, "/involvedObject/kind"),
@@ -764,7 +782,7 @@ mod tests {
         assert!(a.rv < l.rv && l.rv < b.rv);
         assert_eq!(s.current_rv(), b.rv);
         assert_eq!(
-            str_at(&b.value, "/metadata/resourceVersion"),
+            str_at(&b.value(), "/metadata/resourceVersion"),
             b.rv.to_string()
         );
     }
@@ -775,7 +793,7 @@ mod tests {
         let l = s
             .create(View::Leases, "ns", json!({"metadata": {"name": "l"}}))
             .unwrap();
-        let mut v = l.value.clone();
+        let mut v = l.value();
         v["spec"] = json!({"holderIdentity": "a"});
         s.update(View::Leases, "ns", "l", v.clone(), false).unwrap();
         let err = s.update(View::Leases, "ns", "l", v, false).unwrap_err();
@@ -794,12 +812,10 @@ mod tests {
         let rv = s.current_rv();
         s.create(View::CoreEvents, "ns", event("b")).unwrap();
         s.delete(View::CoreEvents, "ns", "a", None, None).unwrap();
-        let (now, _) = s
-            .list(Kind::Event, None, ListAt::Latest, &|_| true)
-            .unwrap();
+        let (now, _) = s.list(Kind::Event, None, ListAt::Latest, None).unwrap();
         assert_eq!(now.len(), 1);
         let (then, at) = s
-            .list(Kind::Event, Some("ns"), ListAt::Exact(rv), &|_| true)
+            .list(Kind::Event, Some("ns"), ListAt::Exact(rv), None)
             .unwrap();
         assert_eq!(at, rv);
         assert_eq!(then.len(), 1);
@@ -844,7 +860,7 @@ mod tests {
         let s = store(100);
         let a = s.create(View::CoreEvents, "ns", event("a")).unwrap();
         s.clock().advance(3000.0);
-        s.update(View::CoreEvents, "ns", "a", a.value.clone(), true)
+        s.update(View::CoreEvents, "ns", "a", a.value(), true)
             .unwrap();
         s.clock().advance(3000.0);
         assert_eq!(s.expire_due(), 0);

@@ -59,8 +59,11 @@ impl WatchSpec {
         {
             return false;
         }
-        (self.fields.is_empty() || self.fields.matches(&o.value))
-            && (self.labels.is_empty() || self.labels.matches(&o.value))
+        if self.fields.is_empty() && self.labels.is_empty() {
+            return true;
+        }
+        let v = o.value();
+        self.fields.matches(&v) && self.labels.matches(&v)
     }
 
     /// The event type a watcher with this spec sees for a history entry, if any.
@@ -95,7 +98,7 @@ impl Writer<'_> {
     fn event(&mut self, ty: &str, o: &StoredObject) {
         if let Some(t) = self.spec.table {
             let now = self.app.store.clock().now();
-            let row = table::row(self.spec.view, &o.value, now, t);
+            let row = table::row(self.spec.view, &o.value(), now, t);
             let mut tbl = table::table(
                 self.spec.view,
                 t,
@@ -111,7 +114,7 @@ impl Writer<'_> {
         }
         match self.spec.view {
             View::EventsV1 => {
-                let v = self.spec.view.present(&o.value);
+                let v = self.spec.view.present(&o.value());
                 self.line(ty, &v);
             }
             View::CoreEvents | View::Leases => {
@@ -149,7 +152,10 @@ impl Writer<'_> {
     }
 
     fn take(&mut self) -> Option<Bytes> {
-        (!self.buf.is_empty()).then(|| Bytes::from(std::mem::take(&mut self.buf)))
+        (!self.buf.is_empty()).then(|| {
+            let fresh = Vec::with_capacity(self.buf.capacity().min(FLUSH_BYTES + 64 * 1024));
+            Bytes::from(std::mem::replace(&mut self.buf, fresh))
+        })
     }
 }
 
@@ -185,15 +191,14 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
     let mut last = match spec.start {
         WatchStart::After(rv) if !spec.send_initial_events => rv,
         _ => {
-            let filter = |v: &Value| {
-                (spec.fields.is_empty() || spec.fields.matches(v))
-                    && (spec.labels.is_empty() || spec.labels.matches(v))
-            };
+            let f = |v: &Value| spec.fields.matches(v) && spec.labels.matches(v);
+            let filter: crate::store::Filter<'_> =
+                (!spec.fields.is_empty() || !spec.labels.is_empty()).then_some(&f);
             let (items, rv) = match app.store.list(
                 spec.view.kind(),
                 spec.namespace.as_deref(),
                 crate::store::ListAt::Latest,
-                &filter,
+                filter,
             ) {
                 Ok(x) => x,
                 Err(e) => {
