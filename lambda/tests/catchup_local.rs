@@ -247,3 +247,40 @@ fn bad_configuration_exits_64_before_any_work() {
     assert!(stderr.contains("must be shorter than --ttl"));
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
+    let sim = SimProcess::start(&[]);
+    sim.generate(json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "warningShare": 0.3, "namespaces": ["a", "b", "c"]}));
+    let expected = live_now(&sim);
+    // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
+    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 60})));
+    let dir = tempfile::tempdir().expect("temp");
+    let child = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
+        .args([
+            "--cluster-name",
+            "demo",
+            "--log-format",
+            "text",
+            "--page-size",
+            "10",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .arg("--archive-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    sim.admin("POST", "/_sim/clock", Some(&json!({"advanceSeconds": 400})));
+    let output = child.wait_with_output().expect("wait");
+    assert_ok(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Continue token expired"),
+        "the list hit a 410: {stderr}"
+    );
+    assert_exactly_once(dir.path(), &expected);
+}

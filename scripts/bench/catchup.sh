@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark (`make bench-catchup`): one catch-up run of N events (default 100k) from the simulator
+# into moto S3, release build. Prints wall time, peak RSS, and archive bytes per event against
+# the raw JSON the API returned. Servers listen on 127.0.0.1 and are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EVENTS=${EVENTS:-100000}
+MOTO=${EVENTKEEPER_MOTO_SERVER:?set by make}
+PY=$(dirname "$MOTO")/python
+cargo build --quiet --release -p eventkeeper-catchup -p eventkeeper-sim
+BIN=${CARGO_TARGET_DIR:-target}/release
+WORK=$(mktemp -d)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$MOTO" -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 & PIDS+=($!)
+export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE \
+  AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+until "$PY" -c "import boto3; boto3.client('s3').create_bucket(Bucket='bench')" 2>/dev/null; do sleep 0.3; done
+
+"$BIN/eventkeeper-sim" --listen 127.0.0.1:0 --kubeconfig-out "$WORK/kubeconfig" --max-observations 10 \
+  >"$WORK/sim.out" 2>/dev/null & PIDS+=($!)
+for _ in $(seq 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
+SIM=$(sed 's/listening on //' "$WORK/sim.out")
+curl -s -XPOST "$SIM/_sim/generate" -d "{\"events\": $EVENTS, \"ratePerSec\": 0, \"objects\": $EVENTS, \"repeatShare\": 0.0, \"warningShare\": 0.3, \"namespaces\": [\"shop\", \"batch\", \"kube-system\", \"monitoring\"]}" >/dev/null
+until curl -s "$SIM/_sim/status" | grep -q '"generating":false'; do sleep 0.5; done
+RAW=$(curl -s "$SIM/api/v1/events" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(json.dumps(i, separators=(",",":"))) + 1 for i in d["items"]))')
+
+/usr/bin/time -v "$BIN/eventkeeper-catchup" --cluster-name bench --kubeconfig "$WORK/kubeconfig" \
+  --bucket bench --log-format json >"$WORK/emf.json" 2>"$WORK/run.log"
+python3 - "$WORK/emf.json" "$WORK/run.log" "$RAW" <<'PY'
+import json, re, sys
+emf = json.loads(open(sys.argv[1]).readline())
+log = open(sys.argv[2]).read()
+rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", log).group(1))
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", log).group(1)
+raw = int(sys.argv[3])
+events = emf["EventsArchived"]
+print(f"events archived      {events}")
+print(f"wall time            {wall} (run's own DurationMs {emf['DurationMs']})")
+print(f"peak RSS             {rss_kib / 1024:.1f} MiB")
+print(f"archive              {emf['ArchiveBytes']} bytes, {emf['ArchiveBytes'] / events:.1f} bytes/event")
+print(f"raw list JSON        {raw} bytes, {raw / events:.1f} bytes/event")
+print(f"archive / raw        {100 * emf['ArchiveBytes'] / raw:.1f} %")
+PY
