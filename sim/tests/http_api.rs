@@ -530,3 +530,67 @@ async fn bad_flags_exit_64() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_v1_and_lease_watches() {
+    let s = sim().await;
+    let rv = s.resource_version();
+    let ev_url = format!(
+        "{}/apis/events.k8s.io/v1/namespaces/ns/events?watch=true&resourceVersion={rv}",
+        s.url()
+    );
+    let lease_url = format!(
+        "{}/apis/coordination.k8s.io/v1/namespaces/ns/leases?watch=true&resourceVersion={rv}",
+        s.url()
+    );
+    let ev_watch = tokio::spawn(async move {
+        watch_until(&ev_url, Duration::from_secs(10), |e| e.len() == 1).await
+    });
+    let lease_watch = tokio::spawn(async move {
+        watch_until(&lease_url, Duration::from_secs(10), |e| e.len() == 2).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let created = post_json(
+        &format!("{}/apis/events.k8s.io/v1/namespaces/ns/events", s.url()),
+        &json!({"metadata": {"name": "x.1"}, "regarding": {"kind": "Pod", "name": "x", "namespace": "ns"},
+                "note": "hello", "reason": "Started", "type": "Normal",
+                "reportingController": "kubelet", "reportingInstance": "n1", "action": "Start",
+                "eventTime": "2026-11-23T10:00:00.000000Z"}),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.json()["note"], "hello");
+    let core = get(&format!("{}/api/v1/namespaces/ns/events/x.1", s.url()))
+        .await
+        .json();
+    assert_eq!(core["message"], "hello");
+    assert_eq!(core["involvedObject"]["name"], "x");
+    let lease_base = format!(
+        "{}/apis/coordination.k8s.io/v1/namespaces/ns/leases",
+        s.url()
+    );
+    let lease = post_json(
+        &lease_base,
+        &json!({"metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}}),
+    )
+    .await
+    .json();
+    let mut renewed = lease.clone();
+    renewed["spec"]["holderIdentity"] = json!("b");
+    let r = request(
+        "PUT",
+        &format!("{lease_base}/l"),
+        &[],
+        Some(&renewed.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let (events, _) = ev_watch.await.unwrap();
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(events[0]["object"]["note"], "hello");
+    let (leases, _) = lease_watch.await.unwrap();
+    let types: Vec<&str> = leases.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ADDED", "MODIFIED"]);
+    assert_eq!(leases[1]["object"]["spec"]["holderIdentity"], "b");
+}
