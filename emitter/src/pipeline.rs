@@ -376,3 +376,28 @@ impl Source {
 fn resource_version_of(object: &Value) -> &str {
     object["metadata"]["resourceVersion"].as_str().unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_thirty_seconds_with_jitter_and_resets() {
+        let mut backoff = Backoff(0);
+        let first = backoff.next();
+        assert!(
+            (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&first),
+            "{first:?}"
+        );
+        let mut last = first;
+        for _ in 0..20 {
+            last = backoff.next();
+        }
+        assert!(
+            (Duration::from_secs(15)..=Duration::from_secs(30)).contains(&last),
+            "{last:?}"
+        );
+        backoff.reset();
+        assert!(backoff.next() <= Duration::from_millis(200));
+    }
+}

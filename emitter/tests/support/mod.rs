@@ -359,6 +359,26 @@ impl Emitter {
             .is_some_and(|(s, b)| s == 200 && b == "leader")
     }
 
+    /// The sum of every series of a metric (all label values).
+    pub fn metric_sum(&self, name: &str) -> Option<f64> {
+        let (_, text) = self.probe("/metrics")?;
+        Some(
+            text.lines()
+                .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum(),
+        )
+    }
+
+    /// Peak resident set size of the process (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// A metric's value (the first series whose line starts with `series`).
     pub fn metric(&self, series: &str) -> Option<f64> {
         let (_, text) = self.probe("/metrics")?;
@@ -382,10 +402,15 @@ fn spawn_emitter(kubeconfig: &Path, args: &[String], out: &Path, port: u16) -> C
         .append(true)
         .open(out)
         .expect("output file");
+    let log_path = if out == Path::new("/dev/null") {
+        out.to_owned()
+    } else {
+        out.with_extension("log")
+    };
     let log = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(out.with_extension("log"))
+        .open(log_path)
         .expect("log file");
     Command::new(emitter_bin())
         .args([
