@@ -20,8 +20,19 @@ $(eval $(call venv,moto,'moto[server]>=5'))
 PY_KUBE := $(TOOLS)/py-kube/bin/python
 MOTO_SERVER := $(TOOLS)/moto/bin/moto_server
 
+# kubectl is preinstalled on our machines; where it is not, fall back to Debian's
+# kubernetes-client, and say so loudly when neither can be had (the kubectl tests then skip).
+$(TOOLS)/kubectl.checked:
+	@mkdir -p $(TOOLS)
+	@command -v kubectl >/dev/null || { \
+	  echo "kubectl not found: trying Debian's kubernetes-client"; \
+	  (apt-get install -y -q kubernetes-client >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q kubernetes-client >/dev/null 2>&1)) || \
+	  echo "WARNING: no kubectl and kubernetes-client is not installable: kubectl conformance tests will SKIP"; }
+	@touch $@
+
 # Tools the Rust integration tests look for, and how they find them.
-RUST_TEST_TOOLS := $(TOOLS)/py-kube/.installed $(TOOLS)/moto/.installed
+RUST_TEST_TOOLS := $(TOOLS)/py-kube/.installed $(TOOLS)/moto/.installed $(TOOLS)/kubectl.checked
 RUST_TEST_ENV := EVENTKEEPER_PY_KUBE=$(PY_KUBE) EVENTKEEPER_MOTO_SERVER=$(MOTO_SERVER) \
 	EVENTKEEPER_KUBECTL=$$(command -v kubectl || true)
 
