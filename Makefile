@@ -17,7 +17,7 @@ BENCH_TARGETS :=
 include mk/tools.mk
 include $(sort $(filter-out mk/tools.mk,$(wildcard mk/*.mk)))
 
-.PHONY: help test fmt-check clippy rust-test bench build schema bench-normalise
+.PHONY: help test fmt-check clippy rust-test bench build schema iam-actions bench-normalise
 
 help:
 	@echo "make test    everything CI runs (fmt, clippy, all tests, chart and terraform checks)"
@@ -43,6 +43,10 @@ test: fmt-check clippy rust-test $(TEST_TARGETS)
 # Generated files are committed; their tests fail when they drift from the code.
 schema:
 	EVENTKEEPER_UPDATE_GENERATED=1 $(CARGO) test -p eventkeeper-core --test schema
+
+# The catch-up's IAM actions, as the Terraform module's policy reads them.
+iam-actions:
+	EVENTKEEPER_UPDATE_GENERATED=1 $(CARGO) test -p eventkeeper-catchup --test iam_actions
 
 bench-normalise:
 	$(CARGO) bench -p eventkeeper-core --bench normalise

@@ -12,6 +12,7 @@ pub mod dir_store;
 pub mod eks_token;
 pub mod event_list;
 pub mod gap;
+pub mod iam;
 pub mod metrics;
 pub mod run;
 pub mod s3_store;

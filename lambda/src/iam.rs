@@ -1,0 +1,34 @@
+//! The IAM actions the catch-up's code calls, grouped by the resource they are granted on.
+//!
+//! This is the one source of truth for the Terraform module's policy: `iam-actions.json` in the
+//! module is generated from it (`make iam-actions`), a test fails when the two differ, and the
+//! Terraform checks compare the policy with that file.
+
+use serde_json::{Value, json};
+
+use crate::cluster::EKS_ACTIONS;
+use crate::s3_store::S3_ACTIONS;
+
+/// CloudWatch Logs calls of the backfill, granted on the events log group only.
+pub const LOGS_ACTIONS: [&str; 3] = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+];
+
+/// Where the generated copy lives, relative to the workspace root.
+pub const COMMITTED_IAM_ACTIONS_PATH: &str = "infra/terraform/modules/eventkeeper/iam-actions.json";
+
+/// `{ "<resource>": ["<action>", ...] }`, sorted, as the Terraform module reads it.
+pub fn iam_actions() -> Value {
+    fn sorted(actions: &[&str]) -> Vec<String> {
+        let mut actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+        actions.sort();
+        actions
+    }
+    json!({
+        "eks_cluster": sorted(&EKS_ACTIONS),
+        "s3_archive_objects": sorted(&S3_ACTIONS),
+        "events_log_group": sorted(&LOGS_ACTIONS),
+    })
+}
