@@ -17,7 +17,8 @@ fn the_terraform_modules_iam_actions_file_is_current() {
     let committed = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{} is missing ({e}); run make iam-actions", path.display()));
     assert_eq!(
-        committed, generated,
+        committed,
+        generated,
         "{} is stale; run make iam-actions",
         path.display()
     );
