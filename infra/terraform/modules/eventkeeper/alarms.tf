@@ -1,0 +1,112 @@
+# Alarms: the function fails, a gap may have been lost, no run succeeded for two intervals, dead
+# letters. All notify `alarm_sns_topic_arn` or the topic created here, if any.
+
+resource "aws_sns_topic" "alarms" {
+  count             = var.create_sns_topic && var.alarm_sns_topic_arn == null ? 1 : 0
+  name              = "${local.name}-alarms"
+  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  tags              = var.tags
+}
+
+locals {
+  interval_seconds = var.schedule_interval_minutes * 60
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
+  count               = var.create_alarms ? 1 : 0
+  alarm_name          = "${local.name}-errors"
+  alarm_description   = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${aws_cloudwatch_log_group.lambda.name}."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.catchup.function_name }
+  statistic           = "Sum"
+  period              = local.interval_seconds
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "possible_gap" {
+  count               = var.create_alarms ? 1 : 0
+  alarm_name          = "${local.name}-possible-gap"
+  alarm_description   = "Runs of the eventkeeper catch-up of ${var.cluster_name} were further apart than the Event TTL: events may have expired unseen. The run's ERROR log names the window."
+  namespace           = "eventkeeper"
+  metric_name         = "PossibleGapSeconds"
+  dimensions          = { Cluster = var.cluster_name }
+  statistic           = "Maximum"
+  period              = local.interval_seconds
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# Every run publishes DurationMs, failed or not, and Errors = 1 when it failed: successful runs
+# are their difference. None for two intervals (or no metrics at all) means nothing is archived.
+resource "aws_cloudwatch_metric_alarm" "no_archive" {
+  count               = var.create_alarms ? 1 : 0
+  alarm_name          = "${local.name}-no-archive"
+  alarm_description   = "No successful run of the eventkeeper catch-up of ${var.cluster_name} for two schedule intervals: nothing is being archived."
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "good_runs"
+    expression  = "FILL(runs, 0) - FILL(failed, 0)"
+    label       = "Successful runs"
+    return_data = true
+  }
+
+  metric_query {
+    id = "runs"
+    metric {
+      namespace   = "eventkeeper"
+      metric_name = "DurationMs"
+      dimensions  = { Cluster = var.cluster_name }
+      stat        = "SampleCount"
+      period      = local.interval_seconds
+    }
+  }
+
+  metric_query {
+    id = "failed"
+    metric {
+      namespace   = "eventkeeper"
+      metric_name = "Errors"
+      dimensions  = { Cluster = var.cluster_name }
+      stat        = "Sum"
+      period      = local.interval_seconds
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  count               = var.create_alarms ? 1 : 0
+  alarm_name          = "${local.name}-dead-letters"
+  alarm_description   = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${aws_sqs_queue.dead_letters.name})."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}

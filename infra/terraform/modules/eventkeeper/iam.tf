@@ -1,0 +1,93 @@
+# Least privilege. The actions the function's code calls come from iam-actions.json, generated
+# from lambda/src/iam.rs (`make iam-actions`), each group granted on its one resource. The other
+# statements are what the Lambda platform needs for this function: its own logs, its dead-letter
+# queue and the KMS key of its archive.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${local.name}-catchup"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "EksCluster"
+    actions   = local.iam_actions.eks_cluster
+    resources = [local.cluster_arn]
+  }
+
+  # Archive objects and the checkpoint (PREFIX/_eventkeeper/...) are all under the prefix.
+  statement {
+    sid       = "S3ArchiveObjects"
+    actions   = local.iam_actions.s3_archive_objects
+    resources = ["${local.bucket_arn}/${var.archive_prefix}/*"]
+  }
+
+  # CloudWatch Logs backfill: the events log group and its streams, only when backfill is on.
+  dynamic "statement" {
+    for_each = local.backfill ? [var.backfill_log_group_name] : []
+    content {
+      sid     = "EventsLogGroup"
+      actions = local.iam_actions.events_log_group
+      resources = [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${statement.value}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${statement.value}:log-stream:*",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "Kms"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "catchup"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+# X-Ray segments and ENIs in the VPC: the AWS managed policies for exactly that.
+resource "aws_iam_role_policy_attachment" "xray" {
+  count      = var.enable_xray ? 1 : 0
+  role       = aws_iam_role.lambda.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+}
+
+resource "aws_iam_role_policy_attachment" "vpc" {
+  count      = var.vpc_config == null ? 0 : 1
+  role       = aws_iam_role.lambda.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}

@@ -1,0 +1,101 @@
+# EventBridge Scheduler: every `schedule_interval_minutes`, an asynchronous invocation whose
+# payload names the scheduled time, so a run delivered twice is recognised as the same run
+# (lambda/src/schedule.rs).
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${local.name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "Invoke"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.catchup.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "invoke-catchup"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+locals {
+  schedule_expression = "rate(${var.schedule_interval_minutes} ${var.schedule_interval_minutes == 1 ? "minute" : "minutes"})"
+}
+
+resource "aws_scheduler_schedule" "catchup" {
+  name        = local.name
+  description = "eventkeeper catch-up of ${var.cluster_name}"
+  state       = var.schedule_enabled ? "ENABLED" : "DISABLED"
+
+  schedule_expression = local.schedule_expression
+  kms_key_arn         = var.kms_key_arn
+
+  # The run's identity is its scheduled time: no flexible window.
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.catchup.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ scheduledTime = "<aws.scheduler.scheduled-time>" })
+
+    retry_policy {
+      maximum_retry_attempts       = var.schedule_max_retry_attempts
+      maximum_event_age_in_seconds = var.schedule_interval_minutes * 60
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.dead_letters.arn
+    }
+  }
+}
+
+# Scheduler and Lambda send dead letters with their roles' sqs:SendMessage; TLS only.
+data "aws_iam_policy_document" "dead_letters" {
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dead_letters" {
+  queue_url = aws_sqs_queue.dead_letters.id
+  policy    = data.aws_iam_policy_document.dead_letters.json
+}

@@ -1,0 +1,12 @@
+terraform {
+  # Variable validations that refer to other variables (schedule interval < TTL) need 1.9.
+  required_version = ">= 1.9"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # aws_eks_access_entry (5.33); provided.al2023 (5.30); Scheduler and Glue projection earlier.
+      version = ">= 5.40"
+    }
+  }
+}

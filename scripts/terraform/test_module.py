@@ -1,0 +1,445 @@
+"""Structural tests of the Terraform module (python-hcl2): what `terraform plan` cannot check here
+(no provider can be downloaded) is read from the HCL and compared with the code and the schema.
+
+- IAM: the function's policy grants exactly the actions of iam-actions.json (generated from
+  lambda/src/iam.rs), each group on its one resource, and nothing else but the platform's needs.
+- Schedule: interval < TTL is validated (run for real with terraform when it is installed), the
+  payload carries the scheduled time, the function gets the interval in a form it parses.
+- Lambda: arm64 and provided.al2023 by default; every environment variable is one the function
+  reads.
+- Queries and dashboard: every Logs Insights text passes the query checker for each field prefix.
+- Athena: the Glue table's columns are schema v1's top-level properties with matching types.
+- EKS access: the access entry's group is the chart's catch-up group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+from logs_insights import Schema, check
+from tf_module import MODULE_DIR, ROOT, Module, expression, policy_statements
+
+MODULE = Module()
+IAM_ACTIONS = json.loads((MODULE_DIR / "iam-actions.json").read_text())
+SCHEMA_DOC = json.loads((ROOT / "docs/schema/event-v1.json").read_text())
+PREFIXES = ("log_processed.", "data.", "")
+
+# Where each group of iam-actions.json may be granted. A new group needs a line here and a
+# statement in iam.tf: the test fails until both exist.
+GROUP_RESOURCES = {
+    "eks_cluster": ["${local.cluster_arn}"],
+    "s3_archive_objects": ["${local.bucket_arn}/${var.archive_prefix}/*"],
+    "events_log_group": [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${statement.value}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${statement.value}:log-stream:*",
+    ],
+}
+# What the Lambda platform needs for this function, beyond the calls its code makes.
+PLATFORM_STATEMENTS = {
+    "OwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"],
+                ["${aws_cloudwatch_log_group.lambda.arn}:*"]),
+    "DeadLetters": (["sqs:SendMessage"], ["${aws_sqs_queue.dead_letters.arn}"]),
+    "Kms": (["kms:Decrypt", "kms:GenerateDataKey"], ["${statement.value}"]),
+}
+
+
+def iam_problems(statements: list[dict], actions_file: dict) -> tuple[list[str], dict]:
+    """Problems of the function's policy statements against iam-actions.json, and the effective
+    grants {resource: set(actions)} once the file's groups are substituted."""
+    problems: list[str] = []
+    grants: dict[str, set] = {}
+    used: dict[str, int] = {}
+    file_actions = {a for group in actions_file.values() for a in group}
+    for statement in statements:
+        sid = statement.get("sid", "?")
+        if statement.get("effect", "Allow") != "Allow":
+            continue
+        actions = statement.get("actions")
+        resources = statement.get("resources", [])
+        inner = expression(actions) if isinstance(actions, str) else None
+        group = None
+        if inner is not None:
+            match = re.fullmatch(r"local\.iam_actions(?:\.(\w+)|\[\"(\w+)\"\])", inner.strip())
+            if not match:
+                problems.append(f"{sid}: actions {actions!r} are neither a group of "
+                                "iam-actions.json nor a literal list")
+                continue
+            group = match.group(1) or match.group(2)
+            if group not in actions_file:
+                problems.append(f"{sid}: iam-actions.json has no group {group!r}")
+                continue
+            used[group] = used.get(group, 0) + 1
+            expected = GROUP_RESOURCES.get(group)
+            if resources != expected:
+                problems.append(f"{sid}: group {group} granted on {resources}, expected {expected}")
+            actions = actions_file[group]
+        else:
+            expected = PLATFORM_STATEMENTS.get(sid)
+            if expected is None:
+                problems.append(f"{sid}: a statement that is neither a group of iam-actions.json "
+                                "nor one the platform needs")
+            elif (sorted(actions), resources) != (sorted(expected[0]), expected[1]):
+                problems.append(f"{sid}: {actions} on {resources}, expected {expected}")
+            stray = file_actions & set(actions)
+            if stray and not (sid == "OwnLogs"):
+                problems.append(f"{sid}: grants {sorted(stray)} of iam-actions.json outside its group")
+        for action in actions:
+            if "*" in action:
+                problems.append(f"{sid}: wildcard action {action}")
+        for resource in resources:
+            grants.setdefault(resource, set()).update(actions)
+    for group in actions_file:
+        if group not in GROUP_RESOURCES:
+            problems.append(f"iam-actions.json group {group!r} has no resource in the module: map "
+                            "it in iam.tf and in GROUP_RESOURCES")
+        elif used.get(group, 0) != 1:
+            problems.append(f"iam-actions.json group {group!r} is granted by {used.get(group, 0)} "
+                            "statements, expected 1")
+    return problems, grants
+
+
+class Iam(unittest.TestCase):
+    def statements(self):
+        return policy_statements(MODULE.data("aws_iam_policy_document", "lambda"))
+
+    def test_the_module_reads_the_generated_file(self):
+        self.assertEqual(MODULE.local("iam_actions"),
+                         '${jsondecode(file("${path.module}/iam-actions.json"))}')
+
+    def test_the_policy_is_iam_actions_json_each_group_on_its_resource(self):
+        problems, grants = iam_problems(self.statements(), IAM_ACTIONS)
+        self.assertEqual(problems, [])
+        for group, resources in GROUP_RESOURCES.items():
+            for resource in resources:
+                code_actions = grants[resource] & {a for g in IAM_ACTIONS.values() for a in g}
+                self.assertEqual(code_actions, set(IAM_ACTIONS.get(group, [])), resource)
+
+    def test_the_resources_are_the_cluster_the_prefix_and_the_events_group(self):
+        self.assertEqual(MODULE.local("cluster_arn"),
+                         "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${var.cluster_name}")
+        self.assertEqual(MODULE.local("bucket_arn"), "arn:${local.partition}:s3:::${local.bucket_name}")
+        dynamic = [s["dynamic"] for s in self.statements() if s.get("sid") == "EventsLogGroup"]
+        self.assertEqual(dynamic, ["${local.backfill ? [var.backfill_log_group_name] : []}"])
+        self.assertEqual(MODULE.local("backfill"), "${var.backfill_log_group_name != null}")
+
+    def test_the_checkpoint_is_under_the_granted_prefix(self):
+        archive_rs = (ROOT / "lambda/src/archive.rs").read_text()
+        self.assertIn('"{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json"', archive_rs)
+        self.assertIn('"{lead}cluster={cluster}/dt={}/hour={}/', archive_rs)
+
+    def test_the_check_fails_on_a_policy_that_drifts(self):
+        statements = self.statements()
+        eks = next(s for s in statements if s.get("sid") == "EksCluster")
+        widened = [dict(s) for s in statements]
+        next(s for s in widened if s.get("sid") == "EksCluster")["actions"] = [
+            "eks:DescribeCluster", "eks:ListClusters"]
+        self.assertTrue(iam_problems(widened, IAM_ACTIONS)[0])
+        moved = [dict(s) for s in statements]
+        next(s for s in moved if s.get("sid") == "S3ArchiveObjects")["resources"] = [
+            "${local.bucket_arn}/*"]
+        self.assertTrue(iam_problems(moved, IAM_ACTIONS)[0])
+        new_group = dict(IAM_ACTIONS, coordination=["sts:GetCallerIdentity"])
+        self.assertTrue(iam_problems(statements, new_group)[0])
+        self.assertTrue(eks)
+        # A new action in an existing group needs no change to the module: it follows the file.
+        more = dict(IAM_ACTIONS, s3_archive_objects=IAM_ACTIONS["s3_archive_objects"] + ["s3:HeadObject"])
+        problems, grants = iam_problems(statements, more)
+        self.assertEqual(problems, [])
+        self.assertIn("s3:HeadObject", grants["${local.bucket_arn}/${var.archive_prefix}/*"])
+
+
+class Schedule(unittest.TestCase):
+    def test_the_interval_must_be_shorter_than_the_ttl(self):
+        variable = MODULE.variable("schedule_interval_minutes")
+        conditions = [v["condition"] for v in variable["validation"]]
+        self.assertIn("${var.schedule_interval_minutes < var.event_ttl_minutes}", conditions)
+        self.assertLess(variable["default"], MODULE.variable("event_ttl_minutes")["default"])
+        self.assertEqual(variable["default"], 30)
+
+    @unittest.skipUnless(shutil.which("terraform"), "SKIPPED: no terraform binary on PATH")
+    def test_terraform_rejects_an_interval_as_long_as_the_ttl(self):
+        env = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(MODULE_DIR / "variables.tf", tmp)
+            subprocess.run(["terraform", "init", "-input=false", "-backend=false", "-no-color"],
+                           cwd=tmp, env=env, check=True, capture_output=True)
+
+            def plan(*extra):
+                return subprocess.run(
+                    ["terraform", "plan", "-input=false", "-lock=false", "-no-color",
+                     "-var", "cluster_name=prod", "-var", "lambda_zip_path=x.zip", *extra],
+                    cwd=tmp, env=env, capture_output=True, text=True)
+
+            self.assertEqual(plan().returncode, 0)
+            rejected = plan("-var", "schedule_interval_minutes=60")
+            self.assertNotEqual(rejected.returncode, 0)
+            self.assertIn("must be shorter than event_ttl_minutes", rejected.stderr)
+            self.assertNotEqual(plan("-var", "architecture=i386").returncode, 0)
+            self.assertNotEqual(plan("-var", "field_prefix=kubernetes.").returncode, 0)
+
+    def test_rate_payload_retries_and_dead_letters(self):
+        schedule = MODULE.resource("aws_scheduler_schedule", "catchup")
+        self.assertEqual(schedule["schedule_expression"], "${local.schedule_expression}")
+        self.assertIn("rate(${var.schedule_interval_minutes} ", MODULE.local("schedule_expression"))
+        self.assertEqual(schedule["flexible_time_window"][0]["mode"], "OFF")
+        target = schedule["target"][0]
+        self.assertIn('scheduledTime = "<aws.scheduler.scheduled-time>"', target["input"])
+        self.assertIn("retry_policy", target)
+        self.assertEqual(target["dead_letter_config"][0]["arn"], "${aws_sqs_queue.dead_letters.arn}")
+        schedule_rs = (ROOT / "lambda/src/schedule.rs").read_text()
+        self.assertIn('"scheduledTime"', schedule_rs)
+
+    def test_the_function_gets_the_interval_and_ttl_as_durations(self):
+        env = lambda_environment()
+        self.assertEqual(env["EVENTKEEPER_SCHEDULE_INTERVAL"], '"${var.schedule_interval_minutes}m"')
+        self.assertEqual(env["EVENTKEEPER_TTL"], '"${var.event_ttl_minutes}m"')
+
+
+def lambda_environment() -> dict:
+    text = (MODULE_DIR / "main.tf").read_text()
+    block = text[text.index("lambda_environment = {"):text.index("} : key => value if value != null")]
+    return dict(re.findall(r"^\s*(EVENTKEEPER_[A-Z_]+)\s*=\s*(.+?)\s*$", block, flags=re.M))
+
+
+# Settings issue 8 adds to lambda/src/config.rs; passed only when the module's user sets them.
+BACKFILL_SETTINGS = {
+    "EVENTKEEPER_BACKFILL_LOG_GROUP", "EVENTKEEPER_BACKFILL_LOG_STREAM",
+    "EVENTKEEPER_BACKFILL_ENVELOPE", "EVENTKEEPER_LEASE_NAMESPACE", "EVENTKEEPER_LEASE_NAME",
+}
+
+
+class Lambda(unittest.TestCase):
+    def test_arm64_and_provided_al2023_by_default(self):
+        function = MODULE.resource("aws_lambda_function", "catchup")
+        self.assertEqual(function["runtime"], "provided.al2023")
+        self.assertEqual(function["handler"], "bootstrap")
+        self.assertEqual(function["architectures"], ["${var.architecture}"])
+        self.assertEqual(MODULE.variable("architecture")["default"], "arm64")
+        self.assertEqual(function["filename"], "${var.lambda_zip_path}")
+        self.assertIn("target/lambda/arm64/eventkeeper-catchup/bootstrap.zip",
+                      MODULE.variable("lambda_zip_path")["description"])
+
+    def test_every_environment_variable_is_one_the_function_reads(self):
+        config_rs = (ROOT / "lambda/src/config.rs").read_text()
+        known = set(re.findall(r'env = "(EVENTKEEPER_[A-Z_]+)"', config_rs)) | BACKFILL_SETTINGS
+        env = lambda_environment()
+        self.assertTrue(env)
+        self.assertEqual(set(env) - known, set())
+        for required in ("EVENTKEEPER_CLUSTER_NAME", "EVENTKEEPER_BUCKET", "EVENTKEEPER_PREFIX"):
+            self.assertIn(required, env)
+        # Backfill is off unless a log group is given: its settings follow local.backfill.
+        self.assertIsNone(MODULE.variable("backfill_log_group_name")["default"])
+        self.assertIn("local.backfill ?", env["EVENTKEEPER_BACKFILL_ENVELOPE"])
+
+    def test_the_default_prefix_is_the_functions(self):
+        self.assertEqual(MODULE.variable("archive_prefix")["default"], "events")
+        self.assertIn('default_value = "events"', (ROOT / "lambda/src/config.rs").read_text())
+
+
+def templates(folder: str) -> dict[str, str]:
+    return {p.stem: p.read_text() for p in sorted((MODULE_DIR / folder).glob("*.tftpl"))}
+
+
+class Queries(unittest.TestCase):
+    schema = Schema(SCHEMA_DOC)
+
+    def test_every_saved_query_and_widget_uses_only_schema_fields_for_every_prefix(self):
+        for folder in ("queries", "dashboard"):
+            found = templates(folder)
+            self.assertTrue(found, folder)
+            for name, text in found.items():
+                interpolations = set(re.findall(r"[$%]\{[^}]*\}", text))
+                self.assertEqual(interpolations - {"${p}"}, set(), f"{folder}/{name}")
+                for prefix in PREFIXES:
+                    with self.subTest(query=f"{folder}/{name}", prefix=prefix):
+                        self.assertEqual(check(text.replace("${p}", prefix), self.schema, prefix), [])
+                        # Container Insights groups hold every container's logs: keep records only.
+                        self.assertIn("ispresent(${p}schemaVersion)", text)
+
+    def test_the_issues_questions_have_a_saved_query(self):
+        self.assertLessEqual({
+            "warnings-by-reason", "warnings-by-namespace", "object-history", "failed-mount",
+            "image-pull-failures", "failed-scheduling", "crashloop-backoff", "evicted-oom",
+            "node-not-ready", "noisiest-objects"}, set(templates("queries")))
+
+    def test_saved_queries_are_the_templates_rendered_with_the_prefix(self):
+        self.assertIn('fileset("${path.module}/queries", "*.tftpl")', MODULE.local("saved_queries"))
+        self.assertIn("{p = var.field_prefix}", MODULE.local("saved_queries"))
+        definition = MODULE.resource("aws_cloudwatch_query_definition", "events")
+        self.assertEqual(definition["query_string"], "${each.value}")
+        self.assertIn("local.saved_queries", definition["for_each"])
+
+    def test_dashboard_log_widgets_are_the_dashboard_templates(self):
+        self.assertIn('fileset("${path.module}/dashboard", "*.tftpl")', MODULE.local("dashboard_queries"))
+        widgets = MODULE.local("dashboard_log_widgets")
+        self.assertEqual({w[0] for w in widgets}, set(templates("dashboard")))
+        body = (MODULE_DIR / "dashboard.tf").read_text()
+        self.assertEqual(re.findall(r'query\s*=\s*(".*")', body),
+                         ['"${local.dashboard_source} | ${local.dashboard_queries[w[0]]}"'])
+        self.assertEqual(len(re.findall(r'type\s*=\s*"log"', body)), 1)
+
+    def test_no_query_text_hides_in_the_hcl(self):
+        commands = r"\|\s*(fields|filter|stats|sort|limit|display|parse|dedup)\s"
+        self.assertEqual(re.findall(commands, MODULE.text()), [])
+
+    def test_the_checker_would_catch_a_wrong_field_in_a_template(self):
+        text = templates("queries")["failed-mount"].replace("involvedObject.name", "involvedObject.nam")
+        self.assertTrue(check(text.replace("${p}", "data."), self.schema, "data."))
+
+
+class Metrics(unittest.TestCase):
+    def test_dashboard_and_alarms_use_metrics_the_function_publishes(self):
+        metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
+        published = set(re.findall(r'metric\("(\w+)"', metrics_rs))
+        self.assertIn('NAMESPACE: &str = "eventkeeper"', metrics_rs)
+        self.assertIn('"Dimensions": [["Cluster"]]', metrics_rs)
+        text = MODULE.text()
+        used = set(re.findall(r'\["eventkeeper", "(\w+)"\]', text))
+        used |= {a["metric_name"] for a in MODULE.resources_of("aws_cloudwatch_metric_alarm").values()
+                 if a.get("namespace") == "eventkeeper"}
+        used |= set(re.findall(r'metric_name\s*=\s*"(\w+)"\s*\n\s*dimensions\s*=\s*\{ Cluster', text))
+        self.assertTrue(used)
+        self.assertEqual(used - published, set())
+
+    def test_the_alarms_the_issue_asks_for(self):
+        alarms = MODULE.resources_of("aws_cloudwatch_metric_alarm")
+        self.assertEqual(set(alarms), {"lambda_errors", "possible_gap", "no_archive", "dead_letters"})
+        self.assertEqual(alarms["no_archive"]["treat_missing_data"], "breaching")
+        self.assertEqual(alarms["no_archive"]["evaluation_periods"], 2)
+        self.assertEqual(alarms["possible_gap"]["metric_name"], "PossibleGapSeconds")
+
+
+def hive_type(text: str) -> str:
+    """A Hive type with struct fields lower-cased and sorted, for comparison."""
+    pos = 0
+
+    def parse():
+        nonlocal pos
+        match = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(text, pos)
+        name = match.group(0).lower()
+        pos = match.end()
+        if pos < len(text) and text[pos] == "<":
+            pos += 1
+            if name == "struct":
+                fields = []
+                while True:
+                    field = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):").match(text, pos)
+                    pos = field.end()
+                    fields.append(f"{field.group(1).lower()}:{parse()}")
+                    if text[pos] == ",":
+                        pos += 1
+                        continue
+                    break
+                inner = ",".join(sorted(fields))
+            else:
+                parts = [parse()]
+                while text[pos] == ",":
+                    pos += 1
+                    parts.append(parse())
+                inner = ",".join(parts)
+            assert text[pos] == ">", text[pos:]
+            pos += 1
+            return f"{name}<{inner}>"
+        return name
+
+    out = parse()
+    assert pos == len(text), f"trailing text in {text!r}"
+    return out
+
+
+def schema_hive_type(node: dict, document: dict = SCHEMA_DOC) -> str:
+    if "$ref" in node:
+        return schema_hive_type(document["$defs"][node["$ref"].rsplit("/", 1)[-1]], document)
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            branches = {schema_hive_type(b, document) for b in node[key] if b.get("type") != "null"}
+            assert len(branches) == 1, branches
+            return branches.pop()
+    kinds = node.get("type")
+    kind = [k for k in kinds if k != "null"][0] if isinstance(kinds, list) else kinds
+    if kind == "string":
+        return "string"
+    if kind == "integer":
+        return "bigint"
+    if kind == "number":
+        return "double"
+    if kind == "boolean":
+        return "boolean"
+    if kind == "array":
+        return f"array<{schema_hive_type(node['items'], document)}>"
+    if kind == "object":
+        if node.get("properties"):
+            fields = [f"{name.lower()}:{schema_hive_type(sub, document)}"
+                      for name, sub in node["properties"].items()]
+            return f"struct<{','.join(sorted(fields))}>"
+        return f"map<string,{schema_hive_type(node['additionalProperties'], document)}>"
+    raise AssertionError(f"no Hive type for {node}")
+
+
+def athena_columns() -> dict[str, str]:
+    object_ref = MODULE.local("object_ref")
+    columns = {}
+    for name, type_ in MODULE.local("athena_columns"):
+        if type_ == "${local.object_ref}":
+            type_ = object_ref
+        columns[name.lower()] = hive_type(type_)
+    return columns
+
+
+def column_problems(columns: dict[str, str]) -> list[str]:
+    expected = {name.lower(): schema_hive_type(node) for name, node in SCHEMA_DOC["properties"].items()}
+    problems = [f"column {n} missing" for n in expected.keys() - columns.keys()]
+    problems += [f"column {n} not in schema v1" for n in columns.keys() - expected.keys()]
+    problems += [f"column {n}: {columns[n]} != {expected[n]}" for n in expected.keys() & columns.keys()
+                 if columns[n] != expected[n]]
+    return problems
+
+
+class Athena(unittest.TestCase):
+    def test_columns_are_schema_v1_with_matching_types(self):
+        self.assertEqual(column_problems(athena_columns()), [])
+
+    def test_a_wrong_column_type_or_a_missing_column_is_caught(self):
+        columns = athena_columns()
+        self.assertTrue(column_problems(dict(columns, occurrences="string")))
+        self.assertTrue(column_problems({k: v for k, v in columns.items() if k != "reason"}))
+        wrong_struct = dict(columns, reporter=hive_type("struct<component:string>"))
+        self.assertTrue(column_problems(wrong_struct))
+
+    def test_the_table_reads_the_archive_layout_with_projection(self):
+        table = MODULE.resource("aws_glue_catalog_table", "events")
+        self.assertEqual([k["name"] for k in table["partition_keys"]], ["archive_cluster", "dt", "hour"])
+        params = table["parameters"]
+        self.assertEqual(params["projection.enabled"], "true")
+        self.assertEqual(params["projection.dt.format"], "yyyy-MM-dd")
+        self.assertEqual(params["projection.hour.digits"], "2")
+        self.assertTrue(params["storage.location.template"].endswith(
+            "/${var.archive_prefix}/cluster=$${archive_cluster}/dt=$${dt}/hour=$${hour}"))
+        serde = table["storage_descriptor"][0]["ser_de_info"][0]
+        self.assertEqual(serde["serialization_library"], "org.openx.data.jsonserde.JsonSerDe")
+        # The partition column must not shadow the record's own `cluster` column.
+        self.assertNotIn("archive_cluster", athena_columns())
+
+
+class EksAccess(unittest.TestCase):
+    def test_the_access_entry_group_is_the_charts_catch_up_group(self):
+        entry = MODULE.resource("aws_eks_access_entry", "catchup")
+        self.assertEqual(entry["kubernetes_groups"], ["${var.kubernetes_group}"])
+        self.assertEqual(entry["principal_arn"], "${aws_iam_role.lambda.arn}")
+        values = (ROOT / "charts/eventkeeper/values.yaml").read_text()
+        chart_group = re.search(r"^catchUpAccess:\n(?:[ \t].*\n)*?[ \t]+group:\s*(\S+)", values, re.M)
+        self.assertIsNotNone(chart_group)
+        self.assertEqual(MODULE.variable("kubernetes_group")["default"], chart_group.group(1))
+        rbac = (ROOT / "charts/eventkeeper/templates/catchup-rbac.yaml").read_text()
+        self.assertIn(".Values.catchUpAccess.group", rbac)
+
+
+if __name__ == "__main__":
+    unittest.main()
