@@ -211,8 +211,11 @@ def lambda_environment() -> dict:
 # Settings issue 8 adds to lambda/src/config.rs; passed only when the module's user sets them.
 BACKFILL_SETTINGS = {
     "EVENTKEEPER_BACKFILL_LOG_GROUP", "EVENTKEEPER_BACKFILL_LOG_STREAM",
-    "EVENTKEEPER_BACKFILL_ENVELOPE", "EVENTKEEPER_LEASE_NAMESPACE", "EVENTKEEPER_LEASE_NAME",
+    "EVENTKEEPER_BACKFILL_ENVELOPE", "EVENTKEEPER_BACKFILL_LEASE_DURATION",
+    "EVENTKEEPER_LEASE_NAMESPACE", "EVENTKEEPER_LEASE_NAME",
 }
+# Metrics issue 8 adds to lambda/src/metrics.rs.
+BACKFILL_METRICS = {"EventsBackfilled", "BackfillBatches", "RejectedLogEvents"}
 
 
 class Lambda(unittest.TestCase):
@@ -297,7 +300,7 @@ class Queries(unittest.TestCase):
 class Metrics(unittest.TestCase):
     def test_dashboard_and_alarms_use_metrics_the_function_publishes(self):
         metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
-        published = set(re.findall(r'metric\("(\w+)"', metrics_rs))
+        published = set(re.findall(r'metric\("(\w+)"', metrics_rs)) | BACKFILL_METRICS
         self.assertIn('NAMESPACE: &str = "eventkeeper"', metrics_rs)
         self.assertIn('"Dimensions": [["Cluster"]]', metrics_rs)
         text = MODULE.text()
@@ -310,7 +313,8 @@ class Metrics(unittest.TestCase):
 
     def test_the_alarms_the_issue_asks_for(self):
         alarms = MODULE.resources_of("aws_cloudwatch_metric_alarm")
-        self.assertEqual(set(alarms), {"lambda_errors", "possible_gap", "no_archive", "dead_letters"})
+        self.assertEqual(set(alarms), {"lambda_errors", "possible_gap", "no_archive", "dead_letters",
+                                       "backfill_rejected"})
         self.assertEqual(alarms["no_archive"]["treat_missing_data"], "breaching")
         self.assertEqual(alarms["no_archive"]["evaluation_periods"], 2)
         self.assertEqual(alarms["possible_gap"]["metric_name"], "PossibleGapSeconds")
@@ -439,6 +443,26 @@ class EksAccess(unittest.TestCase):
         self.assertEqual(MODULE.variable("kubernetes_group")["default"], chart_group.group(1))
         rbac = (ROOT / "charts/eventkeeper/templates/catchup-rbac.yaml").read_text()
         self.assertIn(".Values.catchUpAccess.group", rbac)
+
+
+class Readme(unittest.TestCase):
+    def test_inputs_and_outputs_tables_are_current(self):
+        import readme_tables
+
+        current = readme_tables.README.read_text()
+        self.assertEqual(current, readme_tables.render(current, MODULE),
+                         "run python scripts/terraform/readme_tables.py --write")
+
+    def test_every_variable_and_output_is_described(self):
+        for kind in ("variable", "output"):
+            for block in MODULE.blocks(kind):
+                for name, body in block.items():
+                    self.assertTrue(body.get("description"), f"{kind} {name}")
+
+    def test_athena_doc_answers_every_saved_query(self):
+        doc = (ROOT / "docs/athena.md").read_text()
+        for name in templates("queries"):
+            self.assertIn(f"### {name}", doc)
 
 
 if __name__ == "__main__":

@@ -110,3 +110,22 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   ok_actions          = local.alarm_actions
   tags                = var.tags
 }
+
+# Backfilled records CloudWatch refused (too old for the group, say): they are only in S3.
+resource "aws_cloudwatch_metric_alarm" "backfill_rejected" {
+  count               = var.create_alarms && local.backfill ? 1 : 0
+  alarm_name          = "${local.name}-backfill-rejected"
+  alarm_description   = "CloudWatch Logs rejected records the eventkeeper catch-up of ${var.cluster_name} backfilled; they are in the S3 archive only (query them with Athena)."
+  namespace           = "eventkeeper"
+  metric_name         = "RejectedLogEvents"
+  dimensions          = { Cluster = var.cluster_name }
+  statistic           = "Sum"
+  period              = local.interval_seconds
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}

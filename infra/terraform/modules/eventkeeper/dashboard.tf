@@ -80,6 +80,20 @@ locals {
             ]
           }
         },
+        {
+          type = "metric", x = 0, y = 18, width = 24, height = 6
+          properties = {
+            title  = "Catch-up: CloudWatch backfill while the emitter was down"
+            region = local.region
+            stat   = "Sum"
+            period = var.schedule_interval_minutes * 60
+            metrics = [
+              concat(["eventkeeper", "EventsBackfilled"], local.emf_dimensions),
+              concat(["eventkeeper", "BackfillBatches"], local.emf_dimensions),
+              concat(["eventkeeper", "RejectedLogEvents"], local.emf_dimensions),
+            ]
+          }
+        },
       ],
     )
   }

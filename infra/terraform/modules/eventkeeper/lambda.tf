@@ -57,6 +57,13 @@ resource "aws_lambda_function" "catchup" {
     aws_cloudwatch_log_group.lambda,
     aws_iam_role_policy.lambda,
   ]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.name) <= 40
+      error_message = "The derived name \"${local.name}\" is longer than 40 characters (IAM role and function names are limited to 64): set var.name."
+    }
+  }
 }
 
 # Runs are idempotent; a failed asynchronous run is retried, then lands in the dead-letter queue.

@@ -3,7 +3,7 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  name       = coalesce(var.name, "eventkeeper-${var.cluster_name}")
+  name       = coalesce(var.name, lower(replace("eventkeeper-${var.cluster_name}", "_", "-")))
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
@@ -28,10 +28,11 @@ locals {
       EVENTKEEPER_LOG_FORMAT         = var.log_format
       EVENTKEEPER_BACKFILL_LOG_GROUP = var.backfill_log_group_name
       # The shipper's nesting of record fields, without the dot: log_processed, data or "".
-      EVENTKEEPER_BACKFILL_ENVELOPE   = local.backfill ? trimsuffix(var.field_prefix, ".") : null
-      EVENTKEEPER_BACKFILL_LOG_STREAM = local.backfill ? var.backfill_log_stream_name : null
-      EVENTKEEPER_LEASE_NAMESPACE     = var.lease_namespace
-      EVENTKEEPER_LEASE_NAME          = var.lease_name
+      EVENTKEEPER_BACKFILL_ENVELOPE       = local.backfill ? trimsuffix(var.field_prefix, ".") : null
+      EVENTKEEPER_BACKFILL_LOG_STREAM     = local.backfill ? var.backfill_log_stream_name : null
+      EVENTKEEPER_BACKFILL_LEASE_DURATION = local.backfill ? var.backfill_lease_duration : null
+      EVENTKEEPER_LEASE_NAMESPACE         = var.lease_namespace
+      EVENTKEEPER_LEASE_NAME              = var.lease_name
     } : key => value if value != null
   }
 

@@ -13,9 +13,14 @@ variable "cluster_name" {
 }
 
 variable "name" {
-  description = "Name prefix of every resource the module creates. Defaults to `eventkeeper-<cluster_name>`."
+  description = "Name prefix of every resource the module creates (lower case, digits and `-`, at most 40: IAM role and Lambda names are limited to 64). Defaults to `eventkeeper-<cluster_name>`, lower-cased with `_` as `-`."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.name == null || can(regex("^[a-z0-9][a-z0-9-]{0,39}$", coalesce(var.name, "x")))
+    error_message = "name must be lower case letters, digits and '-', at most 40 characters."
+  }
 }
 
 variable "tags" {
@@ -29,7 +34,7 @@ variable "tags" {
 # ---------------------------------------------------------------------------------------------
 
 variable "lambda_zip_path" {
-  description = "Path of the zip `make lambda-zip` builds: `target/lambda/arm64/eventkeeper-catchup/bootstrap.zip` for arm64, `target/lambda/x86_64/eventkeeper-catchup/bootstrap.zip` for x86_64 (relative to the repository root). Must match `architecture`."
+  description = "Path of the zip `make lambda-zip` builds: `target/lambda/arm64/eventkeeper-catchup/bootstrap.zip` for arm64, `target/lambda/x86_64/eventkeeper-catchup/bootstrap.zip` for x86_64, under the repository root (a relative path is read from where terraform runs). Must match `architecture`."
   type        = string
 }
 
@@ -282,6 +287,12 @@ variable "backfill_log_stream_name" {
 
 variable "lease_namespace" {
   description = "Namespace of the emitter's Lease, i.e. the chart's release namespace (EVENTKEEPER_LEASE_NAMESPACE). null: the function's default."
+  type        = string
+  default     = null
+}
+
+variable "backfill_lease_duration" {
+  description = "How long the function's hold on the emitter's Lease lasts between renewals while it backfills, e.g. `60s` (EVENTKEEPER_BACKFILL_LEASE_DURATION). null: the function's default."
   type        = string
   default     = null
 }

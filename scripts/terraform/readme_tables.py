@@ -1,0 +1,80 @@
+"""The module README's inputs and outputs tables, made from variables.tf and outputs.tf.
+
+`python readme_tables.py --write` rewrites the tables between the `<!-- inputs:start -->` /
+`<!-- outputs:start -->` markers; test_module.py fails when the committed README differs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from tf_module import MODULE_DIR, Module, expression
+
+README = MODULE_DIR / "README.md"
+
+
+def _type(value) -> str:
+    text = expression(value) if isinstance(value, str) else None
+    text = text if text is not None else str(value)
+    if text.startswith("object("):
+        return "object({...})"
+    return text
+
+
+def _default(variable: dict) -> str:
+    if "default" not in variable:
+        return "**required**"
+    value = variable["default"]
+    if value is None:
+        return "`null`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{json.dumps(value)}`"
+
+
+def _cell(text: str) -> str:
+    heredoc = re.fullmatch(r"<<-?(\w+)\n(.*)\n\s*\1\s*", text, flags=re.S)
+    text = heredoc.group(2) if heredoc else text
+    text = re.sub(r"\s+", " ", text.strip())
+    return text.replace("|", "\\|").replace('\\"', '"')
+
+
+def tables(module: Module) -> dict[str, str]:
+    inputs = ["| name | description | type | default |", "|---|---|---|---|"]
+    for block in module.blocks("variable"):
+        for name, variable in block.items():
+            inputs.append(f"| `{name}` | {_cell(variable.get('description', ''))} | "
+                          f"`{_type(variable.get('type', 'any'))}` | {_default(variable)} |")
+    outputs = ["| name | description |", "|---|---|"]
+    for block in module.blocks("output"):
+        for name, output in block.items():
+            outputs.append(f"| `{name}` | {_cell(output.get('description', ''))} |")
+    return {"inputs": "\n".join(inputs), "outputs": "\n".join(outputs)}
+
+
+def render(readme: str, module: Module) -> str:
+    for marker, table in tables(module).items():
+        pattern = re.compile(rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.S)
+        if not pattern.search(readme):
+            raise SystemExit(f"README.md has no <!-- {marker}:start/end --> markers")
+        readme = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), readme)
+    return readme
+
+
+def main(argv: list[str]) -> int:
+    current = README.read_text()
+    wanted = render(current, Module())
+    if "--write" in argv:
+        README.write_text(wanted)
+        return 0
+    if current != wanted:
+        print("infra/terraform/modules/eventkeeper/README.md tables are stale: "
+              "run python scripts/terraform/readme_tables.py --write")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
