@@ -190,7 +190,10 @@ class Schedule(unittest.TestCase):
         self.assertIn("rate(${var.schedule_interval_minutes} ", MODULE.local("schedule_expression"))
         self.assertEqual(schedule["flexible_time_window"][0]["mode"], "OFF")
         target = schedule["target"][0]
-        self.assertIn('scheduledTime = "<aws.scheduler.scheduled-time>"', target["input"])
+        # The payload is literal JSON: jsonencode() would escape the placeholder's < and >.
+        self.assertIsNone(expression(target["input"]))
+        payload = json.loads(target["input"].replace('\\"', '"'))
+        self.assertEqual(payload, {"scheduledTime": "<aws.scheduler.scheduled-time>"})
         self.assertIn("retry_policy", target)
         self.assertEqual(target["dead_letter_config"][0]["arn"], "${aws_sqs_queue.dead_letters.arn}")
         schedule_rs = (ROOT / "lambda/src/schedule.rs").read_text()

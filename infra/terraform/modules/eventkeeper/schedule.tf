@@ -63,7 +63,9 @@ resource "aws_scheduler_schedule" "catchup" {
   target {
     arn      = aws_lambda_function.catchup.arn
     role_arn = aws_iam_role.scheduler.arn
-    input    = jsonencode({ scheduledTime = "<aws.scheduler.scheduled-time>" })
+    # A literal, not jsonencode(): jsonencode writes < and > as \u003c and \u003e, and the
+    # scheduler would no longer see its placeholder.
+    input = "{\"scheduledTime\": \"<aws.scheduler.scheduled-time>\"}"
 
     retry_policy {
       maximum_retry_attempts       = var.schedule_max_retry_attempts
