@@ -207,6 +207,7 @@ def check(query: str, schema: Schema, prefix: str) -> list[str]:
     if depth:
         return ["unbalanced '(': not closed"]
     made: set[str] = set()
+    after_stats: set[str] | None = None
     for command in split_commands(tokens):
         if not command:
             problems.append("empty command (a '|' with nothing after it)")
@@ -215,7 +216,49 @@ def check(query: str, schema: Schema, prefix: str) -> list[str]:
         if head.kind != "ident" or head.text not in COMMANDS:
             problems.append(f"unknown command {head.text!r} at {head.pos}")
             continue
+        if after_stats is not None:
+            # After stats, only its aggregates and groups exist.
+            problems.extend(_check_after_stats(head.text, command[1:], after_stats))
+            made |= {t.text for t in command[1:] if t.kind == "ident"}
+            continue
         problems.extend(_check_command(head.text, command[1:], schema, prefix, made))
+        if head.text == "stats":
+            after_stats = stats_outputs(command[1:])
+    return problems
+
+
+def stats_outputs(args: list[Token]) -> set[str]:
+    """The columns a stats command leaves: its aliases and the fields it groups by."""
+    outputs = set()
+    depth = 0
+    for i, token in enumerate(args):
+        if token.kind == "op" and token.text == "(":
+            depth += 1
+        elif token.kind == "op" and token.text == ")":
+            depth -= 1
+        elif token.kind == "ident" and token.text == "as" and i + 1 < len(args):
+            outputs.add(args[i + 1].text)
+        elif (depth == 0 and token.kind in ("ident", "backtick") and token.text not in KEYWORDS
+              and i > 0 and args[i - 1].text in ("by", ",")
+              and "by" in [t.text for t in args[:i]]):
+            outputs.add(token.text)
+    return outputs
+
+
+def _check_after_stats(name: str, args: list[Token], available: set[str]) -> list[str]:
+    problems = []
+    for i, token in enumerate(args):
+        if token.kind not in ("ident", "backtick") or token.text in KEYWORDS:
+            continue
+        if i > 0 and args[i - 1].text == "as":
+            available.add(token.text)
+            continue
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if token.kind == "ident" and nxt is not None and nxt.kind == "op" and nxt.text == "(":
+            continue
+        if token.text not in available:
+            problems.append(f"{name}: {token.text!r} at {token.pos} does not exist after stats "
+                            f"(it leaves {sorted(available)})")
     return problems
 
 

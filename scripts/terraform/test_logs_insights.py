@@ -83,6 +83,14 @@ class CheckerRejectsBadQueries(unittest.TestCase):
         self.assertIn("unknown function", check("stats median(count)", SCHEMA, "")[0])
         self.assertIn("empty command", check("fields reason |", SCHEMA, "")[0])
 
+    def test_only_aggregates_and_groups_exist_after_stats(self):
+        self.assertEqual(check("stats count(*) as n by reason | sort n desc | limit 5", SCHEMA, ""), [])
+        self.assertEqual(check('stats count(*) as n by reason | filter reason = "x"', SCHEMA, ""), [])
+        self.assertEqual(check("stats count(*) as n by involvedObject.name as o | sort o", SCHEMA, ""), [])
+        problems = check("stats count(*) as n by reason | sort @timestamp desc", SCHEMA, "")
+        self.assertIn("does not exist after stats", problems[0])
+        self.assertTrue(check("stats count(*) by reason | display message", SCHEMA, ""))
+
     def test_unknown_cloudwatch_field(self):
         self.assertTrue(check("fields @timestmap", SCHEMA, ""))
 

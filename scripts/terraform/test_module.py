@@ -290,6 +290,9 @@ class Queries(unittest.TestCase):
         self.assertEqual(re.findall(r'query\s*=\s*(".*")', body),
                          ['"${local.dashboard_source} | ${local.dashboard_queries[w[0]]}"'])
         self.assertEqual(len(re.findall(r'type\s*=\s*"log"', body)), 1)
+        # Log widget views CloudWatch knows; the seed's panels: histogram, totals, by namespace, table.
+        self.assertLessEqual({w[2] for w in widgets}, {"table", "timeSeries", "bar", "pie"})
+        self.assertEqual([w[2] for w in widgets], ["timeSeries", "table", "bar", "table"])
 
     def test_no_query_text_hides_in_the_hcl(self):
         commands = r"\|\s*(fields|filter|stats|sort|limit|display|parse|dedup)\s"
