@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use jiff::SignedDuration;
 
+use crate::envelope::Envelope;
+
 /// List Kubernetes Events and archive every new observation (S3 or a local directory).
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "eventkeeper-catchup", version, about)]
@@ -54,6 +56,44 @@ pub struct Config {
     #[arg(long, value_name = "RFC3339")]
     pub scheduled_time: Option<String>,
 
+    /// Backfill this CloudWatch Logs group when the emitter was down (off when unset). Use the
+    /// group the emitter's lines go to, so the same queries find both.
+    #[arg(long, env = "EVENTKEEPER_BACKFILL_LOG_GROUP", value_name = "GROUP")]
+    pub backfill_log_group: Option<String>,
+
+    /// Log stream of the backfill in that group (created if missing).
+    #[arg(
+        long,
+        env = "EVENTKEEPER_BACKFILL_LOG_STREAM",
+        default_value = "eventkeeper-catchup"
+    )]
+    pub backfill_log_stream: String,
+
+    /// How the record is nested in a backfilled message, as the user's shipper nests the
+    /// emitter's lines: `log_processed` (Container Insights), `data` (aws-for-fluent-bit), or
+    /// empty for the bare record (Vector).
+    #[arg(long, env = "EVENTKEEPER_BACKFILL_ENVELOPE", default_value = "", value_name = "KEY",
+          value_parser = parse_envelope)]
+    pub backfill_envelope: Envelope,
+
+    /// How long the catch-up's hold on the Lease lasts between two renewals while it backfills
+    /// (a returning emitter waits this long after a catch-up that died).
+    #[arg(long, env = "EVENTKEEPER_BACKFILL_LEASE_DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub backfill_lease_duration: SignedDuration,
+
+    /// Namespace of the emitter's Lease (the chart's release namespace).
+    #[arg(
+        long,
+        env = "EVENTKEEPER_LEASE_NAMESPACE",
+        default_value = "eventkeeper"
+    )]
+    pub lease_namespace: String,
+
+    /// Name of the emitter's Lease (the chart's `leaderElection.leaseName`, by default the
+    /// release's full name).
+    #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = "eventkeeper")]
+    pub lease_name: String,
+
     /// Log format on stderr.
     #[arg(long, env = "EVENTKEEPER_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
     pub log_format: String,
@@ -80,7 +120,29 @@ impl Config {
         {
             return Err("--kubeconfig cannot be combined with the --eks-* overrides".into());
         }
+        if let Some(group) = &self.backfill_log_group {
+            if group.trim().is_empty() {
+                return Err("--backfill-log-group must not be empty when set".into());
+            }
+            let stream = &self.backfill_log_stream;
+            if stream.is_empty() || stream.contains([':', '*']) {
+                return Err(format!(
+                    "--backfill-log-stream {stream:?} is not a valid log stream name (no ':' or '*')"
+                ));
+            }
+            if self.backfill_lease_duration < SignedDuration::from_secs(5) {
+                return Err("--backfill-lease-duration must be at least 5s".into());
+            }
+            if self.lease_namespace.trim().is_empty() || self.lease_name.trim().is_empty() {
+                return Err("--lease-namespace and --lease-name must not be empty".into());
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the CloudWatch backfill is on.
+    pub fn backfill_enabled(&self) -> bool {
+        self.backfill_log_group.is_some()
     }
 
     /// Where archives go when no bucket is configured.
@@ -96,6 +158,11 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     text.trim()
         .parse::<SignedDuration>()
         .map_err(|_| format!("{text:?} is not a duration like 30m or 1h"))
+}
+
+fn parse_envelope(text: &str) -> Result<Envelope, String> {
+    text.parse()
+        .map_err(|e: crate::envelope::UnknownEnvelope| e.to_string())
 }
 
 fn friendly(duration: SignedDuration) -> String {
@@ -122,6 +189,34 @@ mod tests {
         assert_eq!(config.ttl, SignedDuration::from_hours(1));
         assert_eq!(config.schedule_interval, SignedDuration::from_mins(30));
         assert_eq!(config.archive_dir_or_default(), PathBuf::from("archive"));
+        assert!(!config.backfill_enabled());
+        assert_eq!(config.lease_namespace, "eventkeeper");
+        assert_eq!(config.lease_name, "eventkeeper");
+        assert_eq!(config.backfill_log_stream, "eventkeeper-catchup");
+        assert_eq!(config.backfill_envelope, Envelope::Bare);
+    }
+
+    #[test]
+    fn backfill_settings_are_checked() {
+        let config = parse(&[
+            "--cluster-name",
+            "p",
+            "--backfill-log-group",
+            "/aws/containerinsights/p/application",
+            "--backfill-envelope",
+            "log_processed",
+        ])
+        .expect("valid");
+        assert!(config.backfill_enabled());
+        assert_eq!(config.backfill_envelope, Envelope::LogProcessed);
+        let bad = |extra: &[&str]| {
+            let mut args = vec!["--cluster-name", "p", "--backfill-log-group", "g"];
+            args.extend_from_slice(extra);
+            parse(&args).expect_err("invalid")
+        };
+        assert!(bad(&["--backfill-envelope", "kubernetes"]).contains("unknown backfill envelope"));
+        assert!(bad(&["--backfill-log-stream", "a:b"]).contains("not a valid log stream"));
+        assert!(bad(&["--backfill-lease-duration", "1s"]).contains("at least 5s"));
     }
 
     #[test]

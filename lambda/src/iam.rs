@@ -9,12 +9,9 @@ use serde_json::{Value, json};
 use crate::cluster::EKS_ACTIONS;
 use crate::s3_store::S3_ACTIONS;
 
-/// CloudWatch Logs calls of the backfill, granted on the events log group only.
-pub const LOGS_ACTIONS: [&str; 3] = [
-    "logs:CreateLogGroup",
-    "logs:CreateLogStream",
-    "logs:PutLogEvents",
-];
+/// CloudWatch Logs calls of the backfill (defined next to the calls), granted on the events log
+/// group only.
+pub use crate::cloudwatch_sink::LOGS_ACTIONS;
 
 /// Where the generated copy lives, relative to the workspace root.
 pub const COMMITTED_IAM_ACTIONS_PATH: &str = "infra/terraform/modules/eventkeeper/iam-actions.json";

@@ -5,9 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use eventkeeper_catchup::archive::ArchiveStore;
+use eventkeeper_catchup::backfill::{Backfill, BackfillConfig};
+use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
 use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_catchup::config::Config;
 use eventkeeper_catchup::dir_store::DirStore;
+use eventkeeper_catchup::log_batches::Limits;
 use eventkeeper_catchup::run::Runner;
 use eventkeeper_catchup::s3_store::S3Store;
 use eventkeeper_catchup::schedule::scheduled_time;
@@ -51,7 +54,8 @@ async fn main() -> ExitCode {
     }
     init_logs(&config.log_format);
 
-    let needs_aws = config.bucket.is_some() || config.kubeconfig.is_none();
+    let needs_aws =
+        config.bucket.is_some() || config.kubeconfig.is_none() || config.backfill_enabled();
     let aws = if needs_aws {
         Some(aws_config::load_from_env().await)
     } else {
@@ -66,6 +70,10 @@ async fn main() -> ExitCode {
         },
     };
     let connector = ClusterConnector::new(target, aws.clone());
+    let backfill = match (&config.backfill_log_group, &aws) {
+        (Some(group), Some(aws)) => Some(backfill(group, aws, &config)),
+        _ => None,
+    };
     match (&config.bucket, aws) {
         (Some(bucket), Some(aws)) => {
             let s3 = aws_sdk_s3::Client::from_conf(
@@ -74,7 +82,12 @@ async fn main() -> ExitCode {
                     .build(),
             );
             let store = S3Store::new(s3, bucket, &config.prefix, &config.cluster_name);
-            serve(runner(store, connector, &config), &config, in_lambda).await
+            serve(
+                runner(store, connector, backfill, &config),
+                &config,
+                in_lambda,
+            )
+            .await
         }
         _ => {
             let store = DirStore::new(
@@ -82,12 +95,42 @@ async fn main() -> ExitCode {
                 &config.prefix,
                 &config.cluster_name,
             );
-            serve(runner(store, connector, &config), &config, in_lambda).await
+            serve(
+                runner(store, connector, backfill, &config),
+                &config,
+                in_lambda,
+            )
+            .await
         }
     }
 }
 
-fn runner<S>(store: S, connector: ClusterConnector, config: &Config) -> Runner<S> {
+fn backfill(group: &str, aws: &aws_config::SdkConfig, config: &Config) -> Backfill {
+    let sink = CloudWatchSink::new(
+        aws_sdk_cloudwatchlogs::Client::new(aws),
+        group,
+        &config.backfill_log_stream,
+    );
+    Backfill::new(
+        sink,
+        BackfillConfig {
+            cluster: config.cluster_name.clone(),
+            lease_namespace: config.lease_namespace.clone(),
+            lease_name: config.lease_name.clone(),
+            hold: config.backfill_lease_duration.unsigned_abs(),
+            envelope: config.backfill_envelope,
+            page_size: config.page_size,
+            limits: Limits::default(),
+        },
+    )
+}
+
+fn runner<S>(
+    store: S,
+    connector: ClusterConnector,
+    backfill: Option<Backfill>,
+    config: &Config,
+) -> Runner<S> {
     Runner {
         store,
         connector,
@@ -95,6 +138,7 @@ fn runner<S>(store: S, connector: ClusterConnector, config: &Config) -> Runner<S
         prefix: config.prefix.clone(),
         ttl: config.ttl,
         page_size: config.page_size,
+        backfill,
     }
 }
 
@@ -173,10 +217,21 @@ async fn invoke<S: ArchiveStore>(
                     .metrics
                     .to_emf(&config.cluster_name, Timestamp::now())
             );
+            let backfill = outcome.backfill.as_ref().map(|report| {
+                json!({
+                    "decision": report.decision.as_str(),
+                    "eventsBackfilled": report.events_backfilled,
+                    "batches": report.batches,
+                    "rejectedLogEvents": report.rejected,
+                    "checkpoint": report.checkpoint,
+                })
+            });
             tracing::info!(
                 scheduled = %scheduled,
                 listed = outcome.metrics.events_listed,
                 archived = outcome.metrics.events_archived,
+                backfill = outcome.backfill.as_ref().map(|r| r.decision.as_str()),
+                backfilled = outcome.metrics.events_backfilled,
                 "Catch-up run finished"
             );
             Ok(json!({
@@ -185,6 +240,7 @@ async fn invoke<S: ArchiveStore>(
                 "eventsArchived": outcome.metrics.events_archived,
                 "objects": outcome.written,
                 "possibleGapSeconds": outcome.metrics.possible_gap_seconds,
+                "backfill": backfill,
             }))
         }
         Err(error) => {

@@ -22,6 +22,16 @@ pub struct RunMetrics {
     pub duration_ms: u64,
     /// 1 when the run failed.
     pub errors: u64,
+    /// Observations the backfill wrote to CloudWatch Logs (accepted by PutLogEvents).
+    pub events_backfilled: u64,
+    /// PutLogEvents calls the backfill made.
+    pub backfill_batches: u64,
+    /// Backfilled events CloudWatch rejected (`rejectedLogEventsInfo`); they are only in S3.
+    pub rejected_log_events: u64,
+    /// Backfilled events placed at the list time (effective time missing or out of range).
+    pub backfill_timestamps_adjusted: u64,
+    /// Events of an interrupted backfill batch an emitter wrote again (the known window).
+    pub backfill_possible_duplicates: u64,
 }
 
 impl RunMetrics {
@@ -41,6 +51,11 @@ impl RunMetrics {
                         metric("PossibleGapSeconds", "Seconds"),
                         metric("DurationMs", "Milliseconds"),
                         metric("Errors", "Count"),
+                        metric("EventsBackfilled", "Count"),
+                        metric("BackfillBatches", "Count"),
+                        metric("RejectedLogEvents", "Count"),
+                        metric("BackfillTimestampsAdjusted", "Count"),
+                        metric("BackfillPossibleDuplicates", "Count"),
                     ],
                 }],
             },
@@ -51,6 +66,11 @@ impl RunMetrics {
             "PossibleGapSeconds": self.possible_gap_seconds,
             "DurationMs": self.duration_ms,
             "Errors": self.errors,
+            "EventsBackfilled": self.events_backfilled,
+            "BackfillBatches": self.backfill_batches,
+            "RejectedLogEvents": self.rejected_log_events,
+            "BackfillTimestampsAdjusted": self.backfill_timestamps_adjusted,
+            "BackfillPossibleDuplicates": self.backfill_possible_duplicates,
         })
     }
 }
@@ -69,7 +89,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .expect("metrics");
-        assert_eq!(declared.len(), 6);
+        assert_eq!(declared.len(), 11);
         for metric in declared {
             let name = metric["Name"].as_str().expect("name");
             assert!(emf[name].is_number(), "{name} has a value");

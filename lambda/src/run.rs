@@ -1,5 +1,6 @@
 //! One catch-up run: checkpoint → gap check → list → normalise → gzip → conditional upload →
-//! checkpoint. The archive protocol is described in [`crate::archive`].
+//! checkpoint; then, when configured, the CloudWatch backfill. The archive protocol is described
+//! in [`crate::archive`], the backfill in [`crate::backfill`].
 
 use std::io::Write;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::archive::{
     ArchiveStore, Checkpoint, ObjectInfo, PendingUpload, StoreError, Tag, object_key,
 };
+use crate::backfill::{Backfill, BackfillError, BackfillReport};
 use crate::cluster::{ClusterConnector, ClusterError};
 use crate::event_list::{ListError, list_events};
 use crate::gap::{PossibleGap, possible_gap};
@@ -37,6 +39,9 @@ pub enum RunError {
     /// Other runs kept changing the checkpoint.
     #[error("gave up after {0} rounds of checkpoint contention")]
     Contention(u32),
+    /// The CloudWatch backfill failed (the archive part is not affected).
+    #[error("CloudWatch backfill failed")]
+    BackfillFailed(#[from] BackfillError),
 }
 
 impl RunError {
@@ -47,6 +52,7 @@ impl RunError {
             RunError::ListFailed(e) => e.is_retryable(),
             RunError::ArchiveFailed(e) => e.is_retryable(),
             RunError::Contention(_) => true,
+            RunError::BackfillFailed(e) => e.is_retryable(),
         }
     }
 
@@ -57,6 +63,7 @@ impl RunError {
             RunError::ListFailed(_) => "list_failed",
             RunError::ArchiveFailed(_) => "archive_failed",
             RunError::Contention(_) => "contention",
+            RunError::BackfillFailed(e) => e.metric_label(),
         }
     }
 }
@@ -70,6 +77,8 @@ pub struct RunOutcome {
     pub written: Vec<String>,
     /// The window that may have been lost before this run, if any.
     pub gap: Option<PossibleGap>,
+    /// What the CloudWatch backfill did, when it is configured.
+    pub backfill: Option<BackfillReport>,
 }
 
 /// Everything a run needs; built once per process (a warm Lambda container keeps it).
@@ -86,6 +95,8 @@ pub struct Runner<S> {
     pub ttl: SignedDuration,
     /// Events per list page.
     pub page_size: u32,
+    /// The CloudWatch backfill, when configured.
+    pub backfill: Option<Backfill>,
 }
 
 /// The gzip JSON-lines body of one archive object.
@@ -99,7 +110,13 @@ impl<S: ArchiveStore> Runner<S> {
     pub async fn run(&self, scheduled: Timestamp) -> Result<RunOutcome, RunError> {
         let started = Instant::now();
         let mut outcome = RunOutcome::default();
-        let result = self.rounds(scheduled, &mut outcome).await;
+        let archived = self.rounds(scheduled, &mut outcome).await;
+        // The backfill runs whatever the archive did: it has its own checkpoint (on the Lease).
+        let backfilled = match &self.backfill {
+            Some(backfill) => self.backfill(backfill, &mut outcome).await,
+            None => Ok(()),
+        };
+        let result = archived.and(backfilled);
         outcome.metrics.duration_ms = started.elapsed().as_millis() as u64;
         outcome.metrics.errors = u64::from(result.is_err());
         result.map(|()| outcome)
@@ -129,6 +146,23 @@ impl<S: ArchiveStore> Runner<S> {
             }
         }
         Err(RunError::Contention(MAX_ROUNDS))
+    }
+
+    async fn backfill(
+        &self,
+        backfill: &Backfill,
+        outcome: &mut RunOutcome,
+    ) -> Result<(), RunError> {
+        let client = self.connector.client().await?;
+        let report = backfill.run(&client).await?;
+        let metrics = &mut outcome.metrics;
+        metrics.events_backfilled += report.events_backfilled;
+        metrics.backfill_batches += report.batches;
+        metrics.rejected_log_events += report.rejected;
+        metrics.backfill_timestamps_adjusted += report.timestamps_adjusted;
+        metrics.backfill_possible_duplicates += report.possible_duplicates;
+        outcome.backfill = Some(report);
+        Ok(())
     }
 
     fn report_gap(&self, checkpoint: &Checkpoint, outcome: &mut RunOutcome) {

@@ -319,6 +319,7 @@ fn runner_for<S>(store: S, sim: &SimProcess) -> Runner<S> {
         prefix: "events".into(),
         ttl: jiff::SignedDuration::from_hours(1),
         page_size: 50,
+        backfill: None,
     }
 }
 
