@@ -33,6 +33,18 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${local.bucket_arn}/${var.archive_prefix}/*"]
   }
 
+  # Listing the bucket is what makes S3 answer 404 rather than 403 for a key that does not exist
+  # (the first checkpoint read, a claimed object not uploaded yet). Granted when the code's
+  # actions name the group (lambda/src/iam.rs).
+  dynamic "statement" {
+    for_each = { for group, actions in local.iam_actions : group => actions if group == "s3_archive_bucket" }
+    content {
+      sid       = "S3ArchiveBucket"
+      actions   = statement.value
+      resources = [local.bucket_arn]
+    }
+  }
+
   # CloudWatch Logs backfill: the events log group and its streams, only when backfill is on.
   dynamic "statement" {
     for_each = local.backfill ? [var.backfill_log_group_name] : []
