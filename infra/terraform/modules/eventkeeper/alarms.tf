@@ -2,9 +2,10 @@
 # letters. All notify `alarm_sns_topic_arn` or the topic created here, if any.
 
 resource "aws_sns_topic" "alarms" {
+  #checkov:skip=CKV_AWS_26:Encrypted with var.kms_key_arn when given. CloudWatch alarms cannot publish to a topic under the AWS managed key alias/aws/sns (its key policy does not admit cloudwatch.amazonaws.com), so there is no safe default key.
   count             = var.create_sns_topic && var.alarm_sns_topic_arn == null ? 1 : 0
   name              = "${local.name}-alarms"
-  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  kms_master_key_id = var.kms_key_arn
   tags              = var.tags
 }
 

@@ -35,6 +35,16 @@ data "aws_iam_policy_document" "scheduler" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letters.arn]
   }
+
+  # A dead-letter queue under a customer managed key needs the sender to use the key.
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "Kms"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "scheduler" {

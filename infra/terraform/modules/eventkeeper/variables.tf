@@ -107,7 +107,7 @@ variable "enable_xray" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the function's environment, its log group, the dead-letter queue, the SNS topic and (with `s3_sse = \"aws:kms\"`) the archive. null uses AWS managed keys. The key policy must allow CloudWatch Logs, SQS and SNS to use it."
+  description = "Customer managed KMS key for the function's environment, its log group, the dead-letter queue, the schedule, the SNS topic, the Athena results and (with `s3_sse = \"aws:kms\"`) the archive. null: AWS owned or managed keys, and an unencrypted alarm topic (CloudWatch alarms cannot publish to a topic under alias/aws/sns). The key policy must admit the services: logs.REGION.amazonaws.com, and cloudwatch.amazonaws.com for the alarm topic."
   type        = string
   default     = null
 }
