@@ -188,7 +188,7 @@ class Schedule(unittest.TestCase):
             def plan(*extra):
                 return subprocess.run(
                     ["terraform", "plan", "-input=false", "-lock=false", "-no-color",
-                     "-var", "cluster_name=prod", "-var", "lambda_zip_path=x.zip", *extra],
+                     "-var", "cluster_name=prod", *extra],
                     cwd=tmp, env=env, capture_output=True, text=True)
 
             self.assertEqual(plan().returncode, 0)
@@ -242,9 +242,19 @@ class Lambda(unittest.TestCase):
         self.assertEqual(function["handler"], "bootstrap")
         self.assertEqual(function["architectures"], ["${var.architecture}"])
         self.assertEqual(MODULE.variable("architecture")["default"], "arm64")
-        self.assertEqual(function["filename"], "${var.lambda_zip_path}")
-        self.assertIn("target/lambda/arm64/eventkeeper-catchup/bootstrap.zip",
-                      MODULE.variable("lambda_zip_path")["description"])
+        self.assertEqual(function["filename"], "${local.lambda_zip_path}")
+        self.assertIsNone(MODULE.variable("lambda_zip_path")["default"])
+
+    def test_the_default_zip_is_what_make_lambda_zip_builds(self):
+        default = re.search(r'coalesce\(var\.lambda_zip_path, "(.*)"\)', MODULE.local("lambda_zip_path"))
+        self.assertIsNotNone(default)
+        lambda_mk = (ROOT / "mk/lambda.mk").read_text()
+        for arch in ("arm64", "x86_64"):
+            path = default.group(1).replace("${path.module}", str(MODULE_DIR))
+            path = Path(os.path.normpath(path.replace("${var.architecture}", arch)))
+            self.assertEqual(path, ROOT / f"target/lambda/{arch}/eventkeeper-catchup/bootstrap.zip")
+            self.assertIn(f"--lambda-dir $(LAMBDA_TARGET_DIR)/{arch}", lambda_mk)
+        self.assertIn("LAMBDA_TARGET_DIR := $(CURDIR)/target/lambda", lambda_mk)
 
     def test_every_environment_variable_is_one_the_function_reads(self):
         config_rs = (ROOT / "lambda/src/config.rs").read_text()

@@ -32,18 +32,14 @@ variable "cluster_name" {
   type        = string
 }
 
-variable "lambda_zip_path" {
-  description = "The arm64 zip of `make lambda-zip` (x86_64: set architecture too)."
-  type        = string
-  default     = "../../../../target/lambda/arm64/eventkeeper-catchup/bootstrap.zip"
-}
 
 module "eventkeeper" {
   source = "../../modules/eventkeeper"
 
-  cluster_name    = var.cluster_name
-  lambda_zip_path = var.lambda_zip_path
-  architecture    = "arm64"
+  cluster_name = var.cluster_name
+  # The zip `make lambda-zip` built for this architecture (target/lambda/arm64/...); without the
+  # aarch64 target, use "x86_64".
+  architecture = "arm64"
 
   # Container Insights: records under log_processed. in the application log group.
   field_prefix           = "log_processed."

@@ -15,8 +15,8 @@ resource "aws_lambda_function" "catchup" {
   description   = "eventkeeper catch-up: archives Kubernetes Events of ${var.cluster_name} to S3"
   role          = aws_iam_role.lambda.arn
 
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  filename         = local.lambda_zip_path
+  source_code_hash = filebase64sha256(local.lambda_zip_path)
   runtime          = "provided.al2023"
   handler          = "bootstrap"
   architectures    = [var.architecture]

@@ -8,6 +8,9 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
+  # make lambda-zip: target/lambda/{x86_64,arm64}/eventkeeper-catchup/bootstrap.zip
+  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../../../../target/lambda/${var.architecture}/eventkeeper-catchup/bootstrap.zip")
+
   cluster_arn = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${var.cluster_name}"
 
   # The IAM actions the function's code calls, by resource; generated from lambda/src/iam.rs.

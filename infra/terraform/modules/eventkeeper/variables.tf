@@ -34,8 +34,9 @@ variable "tags" {
 # ---------------------------------------------------------------------------------------------
 
 variable "lambda_zip_path" {
-  description = "Path of the zip `make lambda-zip` builds: `target/lambda/arm64/eventkeeper-catchup/bootstrap.zip` for arm64, `target/lambda/x86_64/eventkeeper-catchup/bootstrap.zip` for x86_64, under the repository root (a relative path is read from where terraform runs). Must match `architecture`."
+  description = "Path of the function's zip. Default: what `make lambda-zip` builds in this repository for `architecture`, `target/lambda/<architecture>/eventkeeper-catchup/bootstrap.zip` (arm64 or x86_64; found from the module's own directory). Set it when the module is used from elsewhere."
   type        = string
+  default     = null
 }
 
 variable "architecture" {
