@@ -24,7 +24,7 @@ import unittest
 from pathlib import Path
 
 from logs_insights import Schema, check
-from tf_module import MODULE_DIR, ROOT, Module, expression, policy_statements
+from tf_module import MODULE_DIR, ROOT, Module, evaluate_locals, expression, policy_statements
 
 MODULE = Module()
 IAM_ACTIONS = json.loads((MODULE_DIR / "iam-actions.json").read_text())
@@ -473,6 +473,72 @@ class EksAccess(unittest.TestCase):
         self.assertEqual(MODULE.variable("kubernetes_group")["default"], chart_group.group(1))
         rbac = (ROOT / "charts/eventkeeper/templates/catchup-rbac.yaml").read_text()
         self.assertIn(".Values.catchUpAccess.group", rbac)
+
+
+@unittest.skipUnless(shutil.which("terraform"), "SKIPPED: no terraform binary on PATH")
+class TerraformEvaluation(unittest.TestCase):
+    """The module's locals as Terraform computes them (templatefile, jsonencode, conditionals)."""
+
+    schema = Schema(SCHEMA_DOC)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.by_prefix = {p: evaluate_locals({"cluster_name": "prod", "field_prefix": p})
+                         for p in PREFIXES}
+        cls.default = cls.by_prefix["log_processed."]
+
+    def test_rendered_saved_queries_pass_the_checker(self):
+        for prefix, values in self.by_prefix.items():
+            queries = values["saved_queries"]
+            self.assertEqual(set(queries), set(templates("queries")))
+            for name, text in queries.items():
+                self.assertNotIn("${", text)
+                self.assertEqual(check(text, self.schema, prefix), [], f"{name} {prefix!r}")
+
+    def test_rendered_dashboard_widgets_pass_the_checker(self):
+        metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
+        published = set(re.findall(r'metric\("(\w+)"', metrics_rs)) | BACKFILL_METRICS
+        for prefix, values in self.by_prefix.items():
+            body = json.loads(values["dashboard_json"])
+            logs = [w for w in body["widgets"] if w["type"] == "log"]
+            self.assertEqual(len(logs), 4)
+            for widget in logs:
+                source, query = widget["properties"]["query"].split(" | ", 1)
+                self.assertEqual(source, "SOURCE '/aws/containerinsights/prod/application'")
+                self.assertEqual(check(query, self.schema, prefix), [], widget["properties"]["title"])
+            for widget in body["widgets"]:
+                for metric in widget["properties"].get("metrics", []):
+                    if metric[0] == "eventkeeper":
+                        self.assertIn(metric[1], published)
+                        self.assertEqual(metric[2:4], ["Cluster", "prod"])
+
+    def test_environment_without_and_with_backfill(self):
+        env = self.default["lambda_environment"]
+        self.assertEqual(env["EVENTKEEPER_SCHEDULE_INTERVAL"], "30m")
+        self.assertEqual(env["EVENTKEEPER_TTL"], "60m")
+        self.assertEqual(env["EVENTKEEPER_CLUSTER_NAME"], "prod")
+        self.assertFalse([k for k in env if "BACKFILL" in k or "LEASE" in k])
+        for prefix, envelope in (("log_processed.", "log_processed"), ("data.", "data"), ("", "")):
+            env = evaluate_locals({"cluster_name": "prod", "field_prefix": prefix,
+                                   "backfill_log_group_name": "/eventkeeper/prod/events",
+                                   "lease_namespace": "kube-events"})["lambda_environment"]
+            self.assertEqual(env["EVENTKEEPER_BACKFILL_LOG_GROUP"], "/eventkeeper/prod/events")
+            self.assertEqual(env["EVENTKEEPER_BACKFILL_ENVELOPE"], envelope)
+            self.assertEqual(env["EVENTKEEPER_LEASE_NAMESPACE"], "kube-events")
+            self.assertNotIn("EVENTKEEPER_LEASE_NAME", env)
+
+    def test_rate_expression_and_names(self):
+        self.assertEqual(self.default["schedule_expression"], "rate(30 minutes)")
+        values = evaluate_locals({"cluster_name": "Prod_EU", "schedule_interval_minutes": "1"})
+        self.assertEqual(values["schedule_expression"], "rate(1 minute)")
+        self.assertEqual(values["lambda_environment"]["EVENTKEEPER_SCHEDULE_INTERVAL"], "1m")
+        self.assertEqual(values["name"], "eventkeeper-prod-eu")
+        self.assertEqual(values["athena_database"], "eventkeeper_prod_eu")
+
+    def test_iam_actions_and_athena_columns_evaluate(self):
+        self.assertEqual(self.default["iam_actions"], IAM_ACTIONS)
+        columns = {name.lower(): hive_type(type_) for name, type_ in self.default["athena_columns"]}
+        self.assertEqual(column_problems(columns), [])
 
 
 class Readme(unittest.TestCase):

@@ -93,3 +93,54 @@ def expression(value: str) -> str | None:
     """The inside of a whole-value `${...}` expression, else None."""
     match = re.fullmatch(r"\$\{(.*)\}", value, flags=re.S) if isinstance(value, str) else None
     return match.group(1) if match else None
+
+
+def _locals_blocks(directory: Path) -> str:
+    blocks = []
+    for path in sorted(directory.glob("*.tf")):
+        text = path.read_text()
+        for match in re.finditer(r"^locals \{", text, flags=re.M):
+            i, depth = match.end(), 1
+            while depth:
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                i += 1
+            blocks.append(text[match.start():i])
+    return "\n\n".join(blocks)
+
+
+def evaluate_locals(variables: dict[str, str], directory: Path = MODULE_DIR) -> dict:
+    """Every `local` of the module as Terraform itself computes it for these variables.
+
+    No provider can be installed here, so references to resources and data sources are replaced
+    by strings ("stub:aws_x.y.attr"); everything else (templatefile, jsonencode, conditionals,
+    for expressions) is real Terraform, run with `terraform apply` on a configuration that has the
+    module's variables and locals as outputs and no resources."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    text = _locals_blocks(directory)
+    text = re.sub(r"\b(?:data\.)?aws_[a-z0-9_]+\.[a-z0-9_]+(?:\[\d+\])?\.[a-z0-9_]+",
+                  lambda m: f'"stub:{m.group(0)}"', text)
+    names = re.findall(r"^  ([a-z_]+)\s*=", text, flags=re.M)
+    outputs = "\n".join(f'output "{n}" {{\n  value = local.{n}\n}}' for n in names)
+    outputs += '\noutput "dashboard_json" {\n  value = jsonencode(local.dashboard_body)\n}\n'
+    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copy(directory / "variables.tf", work)
+        shutil.copy(directory / "iam-actions.json", work)
+        for folder in ("queries", "dashboard"):
+            shutil.copytree(directory / folder, work / folder)
+        (work / "locals.tf").write_text(text + "\n" + outputs)
+        args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
+        for command in (["init", "-backend=false"], ["apply", "-auto-approve", *args]):
+            run = subprocess.run(["terraform", *command, "-input=false", "-no-color"], cwd=work,
+                                 env=env, capture_output=True, text=True)
+            if run.returncode:
+                raise RuntimeError(f"terraform {command[0]}: {run.stderr}{run.stdout}")
+        run = subprocess.run(["terraform", "output", "-json"], cwd=work, env=env,
+                             capture_output=True, text=True, check=True)
+    return {name: out["value"] for name, out in json.loads(run.stdout).items()}
