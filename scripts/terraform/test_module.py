@@ -24,7 +24,8 @@ import unittest
 from pathlib import Path
 
 from logs_insights import Schema, check
-from tf_module import MODULE_DIR, ROOT, Module, evaluate_locals, expression, policy_statements
+from tf_module import (MODULE_DIR, ROOT, Module, evaluate_locals, expression,
+                       policy_document_statements)
 
 MODULE = Module()
 IAM_ACTIONS = json.loads((MODULE_DIR / "iam-actions.json").read_text())
@@ -116,7 +117,7 @@ def iam_problems(statements: list[dict], actions_file: dict) -> tuple[list[str],
 
 class Iam(unittest.TestCase):
     def statements(self):
-        return policy_statements(MODULE.data("aws_iam_policy_document", "lambda"))
+        return policy_document_statements(MODULE, "lambda")
 
     def test_the_module_reads_the_generated_file(self):
         self.assertEqual(MODULE.local("iam_actions"),
@@ -335,19 +336,21 @@ class Metrics(unittest.TestCase):
         self.assertIn('"Dimensions": [["Cluster"]]', metrics_rs)
         text = MODULE.text()
         used = set(re.findall(r'\["eventkeeper", "(\w+)"\]', text))
-        used |= {a["metric_name"] for a in MODULE.resources_of("aws_cloudwatch_metric_alarm").values()
-                 if a.get("namespace") == "eventkeeper"}
-        used |= set(re.findall(r'metric_name\s*=\s*"(\w+)"\s*\n\s*dimensions\s*=\s*\{ Cluster', text))
+        used |= set(re.findall(r'namespace\s*=\s*"eventkeeper"\s*\n\s*metric(?:_name)?\s*=\s*"(\w+)"', text))
+        self.assertLessEqual({"PossibleGapSeconds", "RejectedLogEvents", "DurationMs", "Errors"}, used)
         self.assertTrue(used)
         self.assertEqual(used - published, set())
 
     def test_the_alarms_the_issue_asks_for(self):
         alarms = MODULE.resources_of("aws_cloudwatch_metric_alarm")
-        self.assertEqual(set(alarms), {"lambda_errors", "possible_gap", "no_archive", "dead_letters",
-                                       "backfill_rejected"})
+        self.assertEqual(set(alarms), {"above_zero", "no_archive"})
+        self.assertEqual(alarms["above_zero"]["threshold"], 0)
+        self.assertEqual(alarms["above_zero"]["comparison_operator"], "GreaterThanThreshold")
         self.assertEqual(alarms["no_archive"]["treat_missing_data"], "breaching")
         self.assertEqual(alarms["no_archive"]["evaluation_periods"], 2)
-        self.assertEqual(alarms["possible_gap"]["metric_name"], "PossibleGapSeconds")
+        text = (MODULE_DIR / "alarms.tf").read_text()
+        for name in ("errors", "possible-gap", "dead-letters", "backfill-rejected"):
+            self.assertRegex(text, rf"\n\s+{name} = \{{")
 
 
 def hive_type(text: str) -> str:
@@ -534,6 +537,16 @@ class TerraformEvaluation(unittest.TestCase):
         self.assertEqual(values["lambda_environment"]["EVENTKEEPER_SCHEDULE_INTERVAL"], "1m")
         self.assertEqual(values["name"], "eventkeeper-prod-eu")
         self.assertEqual(values["athena_database"], "eventkeeper_prod_eu")
+
+    def test_alarms_above_zero_with_and_without_backfill(self):
+        alarms = self.default["above_zero_alarms"]
+        self.assertEqual(set(alarms), {"errors", "possible-gap", "dead-letters"})
+        self.assertEqual(alarms["possible-gap"]["metric"], "PossibleGapSeconds")
+        self.assertEqual(alarms["possible-gap"]["dimensions"], {"Cluster": "prod"})
+        self.assertEqual(alarms["errors"]["period"], 1800)
+        with_backfill = evaluate_locals({"cluster_name": "prod", "backfill_log_group_name": "g"})
+        self.assertEqual(with_backfill["above_zero_alarms"]["backfill-rejected"]["metric"],
+                         "RejectedLogEvents")
 
     def test_iam_actions_and_athena_columns_evaluate(self):
         self.assertEqual(self.default["iam_actions"], IAM_ACTIONS)

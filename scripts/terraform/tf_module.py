@@ -89,6 +89,18 @@ def policy_statements(document: dict) -> list[dict]:
     return out
 
 
+def policy_document_statements(module: Module, name: str) -> list[dict]:
+    """The statements of an aws_iam_policy_document, with those of its source_policy_documents."""
+    document = module.data("aws_iam_policy_document", name)
+    statements = policy_statements(document)
+    for source in document.get("source_policy_documents", []):
+        match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", source)
+        if not match:
+            raise ValueError(f"{name}: cannot follow source policy {source}")
+        statements.extend(policy_document_statements(module, match.group(1)))
+    return statements
+
+
 def expression(value: str) -> str | None:
     """The inside of a whole-value `${...}` expression, else None."""
     match = re.fullmatch(r"\$\{(.*)\}", value, flags=re.S) if isinstance(value, str) else None

@@ -11,35 +11,60 @@ resource "aws_sns_topic" "alarms" {
 
 locals {
   interval_seconds = var.schedule_interval_minutes * 60
+
+  # Alarms on "anything above zero in one period": name => what and where.
+  above_zero_alarms = merge(
+    {
+      errors = {
+        description = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${aws_cloudwatch_log_group.lambda.name}."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        dimensions  = { FunctionName = aws_lambda_function.catchup.function_name }
+        statistic   = "Sum"
+        period      = local.interval_seconds
+      }
+      possible-gap = {
+        description = "Runs of the eventkeeper catch-up of ${var.cluster_name} were further apart than the Event TTL: events may have expired unseen. The run's ERROR log names the window."
+        namespace   = "eventkeeper"
+        metric      = "PossibleGapSeconds"
+        dimensions  = { Cluster = var.cluster_name }
+        statistic   = "Maximum"
+        period      = local.interval_seconds
+      }
+      dead-letters = {
+        description = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${aws_sqs_queue.dead_letters.name})."
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
+        statistic   = "Maximum"
+        period      = 300
+      }
+    },
+    # Backfilled records CloudWatch refused (too old for the group, say): they are only in S3.
+    {
+      for name, alarm in {
+        backfill-rejected = {
+          description = "CloudWatch Logs rejected records the eventkeeper catch-up of ${var.cluster_name} backfilled; they are in the S3 archive only (query them with Athena)."
+          namespace   = "eventkeeper"
+          metric      = "RejectedLogEvents"
+          dimensions  = { Cluster = var.cluster_name }
+          statistic   = "Sum"
+          period      = local.interval_seconds
+        }
+      } : name => alarm if local.backfill
+    },
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  count               = var.create_alarms ? 1 : 0
-  alarm_name          = "${local.name}-errors"
-  alarm_description   = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${aws_cloudwatch_log_group.lambda.name}."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.catchup.function_name }
-  statistic           = "Sum"
-  period              = local.interval_seconds
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "possible_gap" {
-  count               = var.create_alarms ? 1 : 0
-  alarm_name          = "${local.name}-possible-gap"
-  alarm_description   = "Runs of the eventkeeper catch-up of ${var.cluster_name} were further apart than the Event TTL: events may have expired unseen. The run's ERROR log names the window."
-  namespace           = "eventkeeper"
-  metric_name         = "PossibleGapSeconds"
-  dimensions          = { Cluster = var.cluster_name }
-  statistic           = "Maximum"
-  period              = local.interval_seconds
+resource "aws_cloudwatch_metric_alarm" "above_zero" {
+  for_each            = var.create_alarms ? local.above_zero_alarms : {}
+  alarm_name          = "${local.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
@@ -92,41 +117,4 @@ resource "aws_cloudwatch_metric_alarm" "no_archive" {
       period      = local.interval_seconds
     }
   }
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  count               = var.create_alarms ? 1 : 0
-  alarm_name          = "${local.name}-dead-letters"
-  alarm_description   = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${aws_sqs_queue.dead_letters.name})."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-# Backfilled records CloudWatch refused (too old for the group, say): they are only in S3.
-resource "aws_cloudwatch_metric_alarm" "backfill_rejected" {
-  count               = var.create_alarms && local.backfill ? 1 : 0
-  alarm_name          = "${local.name}-backfill-rejected"
-  alarm_description   = "CloudWatch Logs rejected records the eventkeeper catch-up of ${var.cluster_name} backfilled; they are in the S3 archive only (query them with Athena)."
-  namespace           = "eventkeeper"
-  metric_name         = "RejectedLogEvents"
-  dimensions          = { Cluster = var.cluster_name }
-  statistic           = "Sum"
-  period              = local.interval_seconds
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
 }

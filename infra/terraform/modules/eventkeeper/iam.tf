@@ -1,7 +1,7 @@
 # Least privilege. The actions the function's code calls come from iam-actions.json, generated
 # from lambda/src/iam.rs (`make iam-actions`), each group granted on its one resource. The other
 # statements are what the Lambda platform needs for this function: its own logs, its dead-letter
-# queue and the KMS key of its archive.
+# queue and the KMS key (send_dead_letters, shared with the scheduler).
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -20,6 +20,8 @@ resource "aws_iam_role" "lambda" {
 }
 
 data "aws_iam_policy_document" "lambda" {
+  source_policy_documents = [data.aws_iam_policy_document.send_dead_letters.json]
+
   statement {
     sid       = "EksCluster"
     actions   = local.iam_actions.eks_cluster
@@ -64,6 +66,12 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
   }
 
+}
+
+# What both the function (asynchronous retries exhausted) and the scheduler (undeliverable
+# invocations) need to send dead letters: the queue, and the customer managed key if there is
+# one (which also serves the function's SSE-KMS archive and encrypted environment).
+data "aws_iam_policy_document" "send_dead_letters" {
   statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
