@@ -20,6 +20,41 @@ locals {
 
   emf_dimensions = ["Cluster", var.cluster_name]
 
+  # The catch-up's own health, below the events.
+  dashboard_metric_widgets = [
+    {
+      title = "Catch-up: events listed and archived", stat = "Sum", x = 0, y = 12, width = 8
+      metrics = [
+        concat(["eventkeeper", "EventsListed"], local.emf_dimensions),
+        concat(["eventkeeper", "EventsArchived"], local.emf_dimensions),
+      ]
+    },
+    {
+      title = "Catch-up: possible gap (seconds) and errors", stat = "Maximum", x = 8, y = 12, width = 8
+      metrics = [
+        concat(["eventkeeper", "PossibleGapSeconds"], local.emf_dimensions),
+        concat(["eventkeeper", "Errors"], local.emf_dimensions, [{ stat = "Sum" }]),
+        ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.catchup.function_name, { stat = "Sum" }],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dead_letters.name],
+      ]
+    },
+    {
+      title = "Catch-up: run duration (ms) and archive bytes", stat = "Maximum", x = 16, y = 12, width = 8
+      metrics = [
+        concat(["eventkeeper", "DurationMs"], local.emf_dimensions),
+        concat(["eventkeeper", "ArchiveBytes"], local.emf_dimensions, [{ stat = "Sum", yAxis = "right" }]),
+      ]
+    },
+    {
+      title = "Catch-up: CloudWatch backfill while the emitter was down", stat = "Sum", x = 0, y = 18, width = 24
+      metrics = [
+        concat(["eventkeeper", "EventsBackfilled"], local.emf_dimensions),
+        concat(["eventkeeper", "BackfillBatches"], local.emf_dimensions),
+        concat(["eventkeeper", "RejectedLogEvents"], local.emf_dimensions),
+      ]
+    },
+  ]
+
   dashboard_body = {
     widgets = concat(
       [
@@ -39,61 +74,20 @@ locals {
         }
       ],
       [
-        {
-          type = "metric", x = 0, y = 12, width = 8, height = 6
+        for w in local.dashboard_metric_widgets : {
+          type   = "metric"
+          x      = w.x
+          y      = w.y
+          width  = w.width
+          height = 6
           properties = {
-            title  = "Catch-up: events listed and archived"
-            region = local.region
-            stat   = "Sum"
-            period = var.schedule_interval_minutes * 60
-            metrics = [
-              concat(["eventkeeper", "EventsListed"], local.emf_dimensions),
-              concat(["eventkeeper", "EventsArchived"], local.emf_dimensions),
-            ]
+            title   = w.title
+            region  = local.region
+            stat    = w.stat
+            period  = local.interval_seconds
+            metrics = w.metrics
           }
-        },
-        {
-          type = "metric", x = 8, y = 12, width = 8, height = 6
-          properties = {
-            title  = "Catch-up: possible gap (seconds) and errors"
-            region = local.region
-            stat   = "Maximum"
-            period = var.schedule_interval_minutes * 60
-            metrics = [
-              concat(["eventkeeper", "PossibleGapSeconds"], local.emf_dimensions),
-              concat(["eventkeeper", "Errors"], local.emf_dimensions, [{ stat = "Sum" }]),
-              ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.catchup.function_name, { stat = "Sum" }],
-              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dead_letters.name],
-            ]
-          }
-        },
-        {
-          type = "metric", x = 16, y = 12, width = 8, height = 6
-          properties = {
-            title  = "Catch-up: run duration (ms) and archive bytes"
-            region = local.region
-            stat   = "Maximum"
-            period = var.schedule_interval_minutes * 60
-            metrics = [
-              concat(["eventkeeper", "DurationMs"], local.emf_dimensions),
-              concat(["eventkeeper", "ArchiveBytes"], local.emf_dimensions, [{ stat = "Sum", yAxis = "right" }]),
-            ]
-          }
-        },
-        {
-          type = "metric", x = 0, y = 18, width = 24, height = 6
-          properties = {
-            title  = "Catch-up: CloudWatch backfill while the emitter was down"
-            region = local.region
-            stat   = "Sum"
-            period = var.schedule_interval_minutes * 60
-            metrics = [
-              concat(["eventkeeper", "EventsBackfilled"], local.emf_dimensions),
-              concat(["eventkeeper", "BackfillBatches"], local.emf_dimensions),
-              concat(["eventkeeper", "RejectedLogEvents"], local.emf_dimensions),
-            ]
-          }
-        },
+        }
       ],
     )
   }
