@@ -22,7 +22,7 @@ terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
 	  echo "terraform fmt -check -recursive $(TF_DIR)"; \
 	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(TF_DIR); \
 	else \
-	  echo "terraform-check: SKIPPED terraform fmt and the variable validation run: no terraform binary on PATH"; \
+	  echo "terraform-check: SKIPPED terraform fmt, the variable validation run and the evaluation of the locals (7 tests): no terraform binary on PATH"; \
 	fi
 	$(TF_PY) scripts/terraform/run_checkov.py --checkov $(TOOLS)/tf-checkov/bin/checkov $(TF_DIR)
 	$(TF_PY) -m unittest discover -s scripts/terraform -p 'test_*.py'
