@@ -23,9 +23,6 @@ use eventkeeper_core::{Context, Origin};
 
 use crate::config::{Config, EXIT_BAD_CONFIG, LogFormat, RunArgs};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Keeps every Kubernetes Event observation as one JSON line on stdout.
 #[derive(Debug, Parser)]
 #[command(

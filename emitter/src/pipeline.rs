@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::stdout_sink::{self, Message, SinkError};
 
 /// Lines waiting for the sink, per pipeline (backpressure on the watch beyond that).
-const CHANNEL_CAPACITY: usize = 2048;
+const CHANNEL_CAPACITY: usize = 256;
 
 /// Everything a source needs, shared by all of them.
 pub struct Shared {

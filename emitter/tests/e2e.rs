@@ -3,7 +3,7 @@
 //! observation it produced: lost must be 0, duplicates only within the checkpoint window.
 //!
 //! Sizes scale with `EVENTKEEPER_E2E_SCALE` (default 1: a few seconds each in a debug build;
-//! `make test-emitter-e2e-large` runs the 100k observations with 20 restarts).
+//! `make test-emitter-large` runs the 100k observations with 20 restarts).
 
 mod support;
 
