@@ -138,6 +138,16 @@ pub struct BackfillReport {
     pub checkpoint: Option<u64>,
 }
 
+impl BackfillReport {
+    /// A report of a decision and nothing done (yet).
+    pub fn decided(decision: Decision) -> Self {
+        Self {
+            decision,
+            ..Default::default()
+        }
+    }
+}
+
 /// An observation listed for the backfill.
 struct Listed {
     entry: LogEntry,
@@ -160,6 +170,38 @@ impl Prepared {
     /// Whether nothing is newer than the checkpoint.
     pub fn is_empty(&self) -> bool {
         self.listed.is_empty()
+    }
+}
+
+/// The Lease is ours and the events are listed.
+pub struct Taken {
+    held: HeldLease,
+    prepared: Prepared,
+}
+
+impl Taken {
+    /// The Lease as we hold it.
+    pub fn held(&self) -> &HeldLease {
+        &self.held
+    }
+
+    /// The checkpoint read from the Lease.
+    pub fn checkpoint(&self) -> Option<u64> {
+        self.prepared.checkpoint
+    }
+
+    /// The messages that would be sent (before an interrupted run's batch is settled).
+    pub fn entries(&self) -> Vec<LogEntry> {
+        self.prepared
+            .listed
+            .iter()
+            .map(|l| l.entry.clone())
+            .collect()
+    }
+
+    /// The held Lease, for a caller that sends on its own (tests of an interrupted run).
+    pub fn into_held(self) -> HeldLease {
+        self.held
     }
 }
 
@@ -191,12 +233,13 @@ impl Backfill {
     /// One backfill: decide, and when the emitter is down, fill its gap and hand the Lease back.
     pub async fn run(&self, client: &kube::Client) -> Result<BackfillReport, BackfillError> {
         let handoff = self.handoff(client);
-        match self.prepare(client, &handoff).await? {
-            Preparation::Skip(decision) => Ok(BackfillReport {
-                decision,
-                ..Default::default()
-            }),
-            Preparation::Ready(prepared) => self.send(&handoff, prepared).await,
+        let prepared = match self.prepare(client, &handoff).await? {
+            Preparation::Skip(decision) => return Ok(BackfillReport::decided(decision)),
+            Preparation::Ready(prepared) => prepared,
+        };
+        match self.take(&handoff, prepared).await? {
+            None => Ok(BackfillReport::decided(Decision::LostRace)),
+            Some(taken) => self.fill(&handoff, taken).await,
         }
     }
 
@@ -251,25 +294,34 @@ impl Backfill {
         }))
     }
 
-    /// Steps 4–6: take the Lease, send, release.
-    pub async fn send(
+    /// Step 4: take the Lease as read in `prepare`. `None` when it changed since (409): an
+    /// emitter (or another run) got there first and writes; we write nothing.
+    pub async fn take(
         &self,
         handoff: &LeaseHandoff,
         prepared: Prepared,
-    ) -> Result<BackfillReport, BackfillError> {
-        let mut report = BackfillReport::default();
-        let Some(mut held) = handoff.take(&prepared.free).await? else {
+    ) -> Result<Option<Taken>, BackfillError> {
+        let Some(held) = handoff.take(&prepared.free).await? else {
             tracing::info!(
                 "The Lease changed before we could take it: someone else writes; no backfill"
             );
-            report.decision = Decision::LostRace;
-            return Ok(report);
+            return Ok(None);
         };
-        report.decision = Decision::Backfilled;
         tracing::info!(
             identity = handoff.identity(),
             "Took the Lease for the backfill"
         );
+        Ok(Some(Taken { held, prepared }))
+    }
+
+    /// Steps 5–6: send what is newer than the checkpoint, renewing the Lease, then release it.
+    pub async fn fill(
+        &self,
+        handoff: &LeaseHandoff,
+        taken: Taken,
+    ) -> Result<BackfillReport, BackfillError> {
+        let Taken { mut held, prepared } = taken;
+        let mut report = BackfillReport::decided(Decision::Backfilled);
         let mut checkpoint = prepared.checkpoint;
         if let Some(pending) = prepared.free.pending() {
             match self

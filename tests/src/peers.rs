@@ -1,5 +1,6 @@
 //! Real peers for end-to-end tests, each a separate process stopped when its handle drops: the
-//! simulator (`eventkeeper-sim`) and moto server (S3, EKS, STS, CloudWatch Logs).
+//! simulator (`eventkeeper-sim`), moto server (S3, EKS, STS, CloudWatch Logs) and the emitter
+//! (`eventkeeper-emitter`, for tests of other crates that run next to it).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -111,6 +112,28 @@ impl SimProcess {
         }
     }
 
+    /// The Lease `namespace/name` as the API returns it (`None` when it does not exist).
+    pub fn lease(&self, namespace: &str, name: &str) -> Option<Value> {
+        let path = format!("/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}");
+        let (status, text) = http_call(&self.url, "GET", &path, None);
+        match status {
+            404 => None,
+            200 => Some(serde_json::from_str(&text).expect("Lease JSON")),
+            other => panic!("GET {path}: {other} {text}"),
+        }
+    }
+
+    /// Waits until a generation started with `POST /_sim/generate` is done and at least
+    /// `writes` were generated in total.
+    pub fn wait_generated(&self, writes: u64) {
+        wait_until(Duration::from_secs(120), "the generator to finish", || {
+            let status: Value = serde_json::from_str(&self.admin("GET", "/_sim/status", None))
+                .expect("status JSON");
+            (status["generated"].as_u64() >= Some(writes) && status["generating"] == false)
+                .then_some(())
+        });
+    }
+
     /// Every observation the simulator produced, in order.
     pub fn observations(&self) -> Vec<Value> {
         self.admin("GET", "/_sim/observations", None)
@@ -121,6 +144,133 @@ impl SimProcess {
 }
 
 impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`; panics with `what` after `timeout`.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Lease timings for test emitters: a dead leader's Lease expires after two seconds.
+pub const FAST_LEASE: [&str; 8] = [
+    "--lease-duration",
+    "2s",
+    "--renew-deadline",
+    "1500ms",
+    "--retry-period",
+    "250ms",
+    "--checkpoint-interval",
+    "300ms",
+];
+
+/// A running emitter whose stdout is appended to a file (like a container log; stderr goes
+/// next to it with the extension `log`).
+pub struct EmitterProcess {
+    child: Child,
+    /// Health port on 127.0.0.1.
+    pub port: u16,
+    /// Where stdout goes.
+    pub out: PathBuf,
+}
+
+impl EmitterProcess {
+    /// Starts `eventkeeper-emitter run` against `kubeconfig` as `identity` (cluster `demo`,
+    /// [`FAST_LEASE`] timings, then `extra`), and waits until its health port answers.
+    pub fn start(kubeconfig: &Path, identity: &str, out: &Path, extra: &[&str]) -> Self {
+        let open = |path: PathBuf| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("output file")
+        };
+        let port = free_port();
+        let child = Command::new(workspace_binary(
+            "eventkeeper-emitter",
+            "eventkeeper-emitter",
+        ))
+        .args(["run", "--cluster-name", "demo", "--log-format", "text"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--identity", identity, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(FAST_LEASE)
+        .args(extra)
+        .env_remove("EVENTKEEPER_NAMESPACES")
+        .env_remove("EVENTKEEPER_INCLUDE")
+        .env_remove("EVENTKEEPER_EXCLUDE")
+        .env_remove("POD_NAMESPACE")
+        .env("EVENTKEEPER_LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(open(out.to_owned())))
+        .stderr(Stdio::from(open(out.with_extension("log"))))
+        .spawn()
+        .expect("the emitter starts");
+        let emitter = Self {
+            child,
+            port,
+            out: out.to_owned(),
+        };
+        wait_until(Duration::from_secs(20), "the emitter's /livez", || {
+            emitter.probe("/livez").map(|_| ())
+        });
+        emitter
+    }
+
+    /// GET on the health port: (status, body), `None` when it does not answer.
+    pub fn probe(&self, path: &str) -> Option<(u16, String)> {
+        let base = format!("127.0.0.1:{}", self.port);
+        TcpStream::connect(&base).ok()?;
+        Some(http_call(&base, "GET", path, None))
+    }
+
+    /// Whether `/readyz` says this replica leads.
+    pub fn is_leader(&self) -> bool {
+        self.probe("/readyz")
+            .is_some_and(|(status, body)| status == 200 && body == "leader")
+    }
+
+    /// Waits until this replica leads.
+    pub fn wait_leader(&self, timeout: Duration) {
+        wait_until(timeout, "the emitter to lead", || {
+            self.is_leader().then_some(())
+        });
+    }
+
+    /// SIGKILL, and waits for the process to end.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The records the emitter wrote so far (every complete line must parse).
+    pub fn records(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        // A line still being written has no newline yet.
+        let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        complete
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line ({e}): {l:.200}")))
+            .collect()
+    }
+}
+
+impl Drop for EmitterProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

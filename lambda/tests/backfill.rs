@@ -1,0 +1,582 @@
+//! The CloudWatch backfill with real peers: the simulator and the emitter as processes, moto
+//! server's CloudWatch Logs on 127.0.0.1, and the catch-up as its binary (or, where a test must
+//! step in between two phases of a run, as the library).
+//!
+//! Every test compares the union of the emitter's stdout and the backfill stream with the
+//! simulator's record of every observation: each exactly once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use eventkeeper_catchup::backfill::{Backfill, BackfillConfig, Decision, Preparation};
+use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
+use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
+use eventkeeper_catchup::envelope::Envelope;
+use eventkeeper_catchup::lease_handoff::PendingBatch;
+use eventkeeper_catchup::log_batches::{Limits, plan};
+use eventkeeper_tests::peers::{
+    EmitterProcess, MOTO_SECRET_KEY, MotoServer, SimProcess, wait_until,
+};
+use serde_json::{Value, json};
+
+const GROUP: &str = "/aws/containerinsights/demo/application";
+const STREAM: &str = "eventkeeper-catchup";
+const LEASE_NAMESPACE: &str = "default";
+const LEASE_NAME: &str = "eventkeeper";
+
+type Tally = BTreeMap<(String, String), u32>;
+
+async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            MOTO_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+}
+
+async fn sink(moto: &MotoServer) -> CloudWatchSink {
+    CloudWatchSink::new(logs_client(moto).await, GROUP, STREAM)
+}
+
+fn backfill_config(hold: Duration, limits: Limits) -> BackfillConfig {
+    BackfillConfig {
+        cluster: "demo".into(),
+        lease_namespace: LEASE_NAMESPACE.into(),
+        lease_name: LEASE_NAME.into(),
+        hold,
+        envelope: Envelope::LogProcessed,
+        page_size: 100,
+        limits,
+    }
+}
+
+async fn kube_client(sim: &SimProcess) -> kube::Client {
+    ClusterConnector::new(ClusterTarget::Kubeconfig(sim.kubeconfig.clone()), None)
+        .client()
+        .await
+        .expect("a client for the simulator")
+}
+
+/// The catch-up binary with the backfill on (archive to a local directory).
+fn catchup(sim: &SimProcess, moto: &MotoServer, archive: &Path) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
+        .args([
+            "--cluster-name",
+            "demo",
+            "--log-format",
+            "text",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .arg("--archive-dir")
+        .arg(archive)
+        .envs(moto.env())
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("EVENTKEEPER_BACKFILL_LOG_GROUP", GROUP)
+        .env("EVENTKEEPER_BACKFILL_LOG_STREAM", STREAM)
+        .env("EVENTKEEPER_BACKFILL_ENVELOPE", "log_processed")
+        .env("EVENTKEEPER_LEASE_NAMESPACE", LEASE_NAMESPACE)
+        .env("EVENTKEEPER_LEASE_NAME", LEASE_NAME)
+        .output()
+        .expect("the catch-up runs");
+    assert!(
+        output.status.success(),
+        "catch-up failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The run's EMF document.
+fn emf(output: &Output) -> Value {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .expect("an EMF document on stdout")
+}
+
+/// Every backfilled record in the stream (they must all be nested under `log_processed`).
+async fn backfilled(sink: &CloudWatchSink) -> Vec<Value> {
+    sink.read(0, i64::MAX / 2)
+        .await
+        .expect("GetLogEvents")
+        .iter()
+        .map(|m| {
+            let message: Value = serde_json::from_str(m).expect("JSON message");
+            let record = message["log_processed"].clone();
+            assert!(
+                record.is_object(),
+                "nested like Container Insights: {m:.200}"
+            );
+            assert_eq!(record["origin"], "catch-up");
+            assert_eq!(record["schemaVersion"], 1);
+            record
+        })
+        .collect()
+}
+
+fn tally<'a>(records: impl IntoIterator<Item = &'a Value>) -> Tally {
+    let mut tally = Tally::new();
+    for r in records {
+        let meta = &r["metadata"];
+        let key = (
+            meta["uid"].as_str().unwrap_or_default().to_owned(),
+            meta["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        *tally.entry(key).or_default() += 1;
+    }
+    tally
+}
+
+fn observed(sim: &SimProcess) -> Tally {
+    let mut tally = Tally::new();
+    for o in sim.observations() {
+        let key = (
+            o["uid"].as_str().unwrap_or_default().to_owned(),
+            o["resourceVersion"].as_str().unwrap_or_default().to_owned(),
+        );
+        *tally.entry(key).or_default() += 1;
+    }
+    tally
+}
+
+fn max_rv(tally: &Tally) -> u64 {
+    tally
+        .keys()
+        .filter_map(|(_, rv)| rv.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+fn checkpoint(sim: &SimProcess) -> Option<u64> {
+    sim.lease(LEASE_NAMESPACE, LEASE_NAME)?["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn generate(sim: &SimProcess, total: u64, spec: Value) {
+    sim.admin("POST", "/_sim/generate", Some(&spec));
+    sim.wait_generated(total);
+}
+
+/// Asserts that `written` holds every observation exactly once, and nothing else.
+fn assert_exactly_once(expected: &Tally, written: &Tally) {
+    let lost: Vec<_> = expected
+        .keys()
+        .filter(|k| !written.contains_key(*k))
+        .collect();
+    let unexpected: Vec<_> = written
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    let twice: Vec<_> = written.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        lost.is_empty() && unexpected.is_empty() && twice.is_empty(),
+        "lost {} {:?}, unexpected {} {:?}, written more than once {} {:?}",
+        lost.len(),
+        &lost[..lost.len().min(3)],
+        unexpected.len(),
+        &unexpected[..unexpected.len().min(3)],
+        twice.len(),
+        &twice[..twice.len().min(3)]
+    );
+}
+
+/// Waits until the emitter wrote every observation so far and its checkpoint covers them, so a
+/// kill leaves nothing flushed after the checkpoint (the emitter's own duplicate window), then
+/// kills it with SIGKILL.
+fn kill_when_checkpointed(emitter: &mut EmitterProcess, sim: &SimProcess) {
+    let expected = observed(sim);
+    wait_until(
+        Duration::from_secs(30),
+        "stdout and checkpoint to catch up",
+        || {
+            let written = tally(&emitter.records());
+            let all = expected.keys().all(|k| written.contains_key(k));
+            (all && checkpoint(sim) >= Some(max_rv(&expected))).then_some(())
+        },
+    );
+    emitter.kill9();
+}
+
+/// The union of stdout and the stream, once every observation arrived (or the timeout).
+async fn settled_union(
+    sim: &SimProcess,
+    emitter: &EmitterProcess,
+    sink: &CloudWatchSink,
+) -> (Tally, Tally) {
+    let expected = observed(sim);
+    let stream = tally(&backfilled(sink).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut union = tally(&emitter.records());
+        for (k, n) in &stream {
+            *union.entry(k.clone()).or_default() += n;
+        }
+        if expected.keys().all(|k| union.contains_key(k)) || std::time::Instant::now() > deadline {
+            // A little more time for any duplicate to show up.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let mut union = tally(&emitter.records());
+            for (k, n) in &stream {
+                *union.entry(k.clone()).or_default() += n;
+            }
+            return (expected, union);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn start_sim() -> SimProcess {
+    // A long watch history: the restarted emitter resumes its watch from the checkpoint.
+    SimProcess::start(&[
+        "--watch-history",
+        "10000000",
+        "--bookmark-interval",
+        "300ms",
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_after_it() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        300,
+        json!({"events": 300, "ratePerSec": 0, "objects": 100, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    let before = observed(&sim);
+
+    // The emitter is down: new events only (a list shows each event's latest version, so
+    // repeats superseded while nobody watches could not be expected anywhere).
+    generate(
+        &sim,
+        700,
+        json!({"events": 400, "ratePerSec": 0, "objects": 400, "repeatShare": 0.0, "namespaces": ["a", "c"]}),
+    );
+    let down = observed(&sim);
+    let output = catchup(&sim, &moto, &dir.path().join("archive"));
+    let metrics = emf(&output);
+    assert_eq!(metrics["EventsBackfilled"], 400, "{metrics}");
+    assert_eq!(metrics["RejectedLogEvents"], 0);
+    assert!(metrics["BackfillBatches"].as_u64() >= Some(1));
+    let lease = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
+    assert_eq!(
+        lease["spec"]["holderIdentity"].as_str().unwrap_or(""),
+        "",
+        "released: {lease}"
+    );
+    assert_eq!(checkpoint(&sim), Some(max_rv(&down)), "checkpoint advanced");
+    assert!(lease["metadata"]["annotations"]["eventkeeper.io/backfill-pending"].is_null());
+
+    let sink = sink(&moto).await;
+    let stream = tally(&backfilled(&sink).await);
+    let gap: Tally = down
+        .iter()
+        .filter(|(k, _)| !before.contains_key(*k))
+        .map(|(k, n)| (k.clone(), *n))
+        .collect();
+    assert_eq!(
+        stream, gap,
+        "exactly the observations made while the emitter was down"
+    );
+
+    // The emitter comes back (the Lease is released: at once) and traffic goes on.
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(5));
+    generate(
+        &sim,
+        900,
+        json!({"events": 200, "ratePerSec": 0, "objects": 300, "repeatShare": 0.3, "namespaces": ["a", "b", "c"]}),
+    );
+    let (expected, union) = settled_union(&sim, &emitter, &sink).await;
+    assert_eq!(expected.len(), 900);
+    assert_exactly_once(&expected, &union);
+    // A second run with the emitter live writes nothing more.
+    let again = emf(&catchup(&sim, &moto, &dir.path().join("archive")));
+    assert_eq!(again["EventsBackfilled"], 0);
+    assert_eq!(tally(&backfilled(&sink).await), stream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_emitter_means_the_catchup_writes_nothing_to_cloudwatch() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &dir.path().join("out"), &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        200,
+        json!({"events": 200, "ratePerSec": 0, "objects": 50, "repeatShare": 0.2, "namespaces": ["a"]}),
+    );
+    let before = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
+    let output = catchup(&sim, &moto, &dir.path().join("archive"));
+    let metrics = emf(&output);
+    assert_eq!(metrics["EventsBackfilled"], 0);
+    assert_eq!(metrics["BackfillBatches"], 0);
+    assert!(metrics["EventsListed"].as_u64() > Some(100));
+    assert_eq!(
+        metrics["EventsArchived"], metrics["EventsListed"],
+        "the S3 archive part runs as before"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("emitter is alive"), "{stderr}");
+    assert!(backfilled(&sink(&moto).await).await.is_empty());
+    let after = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
+    assert_eq!(after["spec"]["holderIdentity"], "pod-a");
+    assert_eq!(
+        after["spec"]["leaseTransitions"], before["spec"]["leaseTransitions"],
+        "the catch-up never took the Lease"
+    );
+    assert!(emitter.is_leader());
+}
+
+/// An emitter that comes back while the catch-up holds the Lease stands by (the catch-up renews
+/// with every batch) and takes over at the release, from the advanced checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        100,
+        json!({"events": 100, "ratePerSec": 0, "objects": 50, "repeatShare": 0.3, "namespaces": ["a"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    generate(
+        &sim,
+        400,
+        json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
+    );
+
+    let client = kube_client(&sim).await;
+    let limits = Limits {
+        max_events: 40,
+        ..Limits::default()
+    };
+    let backfill = Backfill::new(
+        sink(&moto).await,
+        backfill_config(Duration::from_secs(6), limits),
+    );
+    let handoff = backfill.handoff(&client);
+    let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    assert_eq!(prepared.len(), 300);
+    let taken = backfill
+        .take(&handoff, prepared)
+        .await
+        .expect("take")
+        .expect("nobody else wants the Lease yet");
+
+    // The emitter returns while the catch-up holds the Lease: more than its own lease duration
+    // (2 s) later it still stands by.
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!emitter.is_leader(), "the emitter waits for the catch-up");
+    let report = backfill.fill(&handoff, taken).await.expect("fill");
+    assert_eq!(report.decision, Decision::Backfilled);
+    assert_eq!(report.events_backfilled, 300);
+    assert_eq!(report.batches, 8, "300 events, 40 per call");
+    emitter.wait_leader(Duration::from_secs(5));
+
+    generate(
+        &sim,
+        550,
+        json!({"events": 150, "ratePerSec": 0, "objects": 200, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
+    );
+    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
+    assert_eq!(expected.len(), 550);
+    assert_exactly_once(&expected, &union);
+}
+
+/// An emitter that takes the Lease between the catch-up's read and its update wins: the
+/// catch-up's update fails with 409 and it writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_409_race_lets_exactly_one_of_them_write() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        100,
+        json!({"events": 100, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    generate(
+        &sim,
+        300,
+        json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "namespaces": ["a"]}),
+    );
+
+    let client = kube_client(&sim).await;
+    let backfill = Backfill::new(
+        sink(&moto).await,
+        backfill_config(Duration::from_secs(10), Limits::default()),
+    );
+    let handoff = backfill.handoff(&client);
+    let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    // A standby takes the expired Lease after the catch-up read it.
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    assert!(
+        backfill
+            .take(&handoff, prepared)
+            .await
+            .expect("take")
+            .is_none(),
+        "409: the emitter won"
+    );
+    assert!(
+        backfill
+            .sink()
+            .read(0, i64::MAX / 2)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
+    assert_eq!(expected.len(), 300);
+    assert_exactly_once(&expected, &union);
+}
+
+/// A catch-up that dies between a PutLogEvents and the next Lease update: the next run reads
+/// the batch back, moves the checkpoint past it and does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        50,
+        json!({"events": 50, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    generate(
+        &sim,
+        170,
+        json!({"events": 120, "ratePerSec": 0, "objects": 120, "repeatShare": 0.0, "namespaces": ["a"]}),
+    );
+
+    let client = kube_client(&sim).await;
+    let limits = Limits {
+        max_events: 50,
+        ..Limits::default()
+    };
+    let sink = sink(&moto).await;
+    let first_run = Backfill::new(
+        sink.clone(),
+        backfill_config(Duration::from_secs(2), limits),
+    );
+    let handoff = first_run.handoff(&client);
+    let Preparation::Ready(prepared) = first_run.prepare(&client, &handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    let taken = first_run
+        .take(&handoff, prepared)
+        .await
+        .expect("take")
+        .expect("free");
+    let after = taken.checkpoint().expect("the emitter checkpointed");
+    let batches = plan(taken.entries(), limits);
+    assert_eq!(batches.len(), 3);
+    let batch = &batches[0];
+    let mut held = taken.into_held();
+    let transitions = held.view().transitions();
+    // What `fill` does for one batch, then the process dies before the next Lease update.
+    handoff
+        .advance(
+            &mut held,
+            Some(after),
+            Some(&PendingBatch {
+                after,
+                through: batch.through.expect("integer versions"),
+                first_ms: batch.first_ms(),
+                last_ms: batch.last_ms(),
+                stream: format!("{GROUP}/{STREAM}"),
+                events: batch.entries.len() as u64,
+                transitions,
+            }),
+        )
+        .await
+        .expect("record the batch");
+    sink.ensure_stream().await.expect("stream");
+    assert_eq!(sink.put(batch).await.expect("put").accepted, 50);
+    drop(held);
+
+    // The next run waits for the dead run's hold to expire, finds the batch, sends the rest.
+    let second_run = Backfill::new(
+        sink.clone(),
+        backfill_config(Duration::from_secs(5), limits),
+    );
+    let report = second_run.run(&client).await.expect("second run");
+    assert_eq!(report.decision, Decision::Backfilled);
+    assert_eq!(
+        report.events_backfilled, 70,
+        "only what the first run did not send"
+    );
+    assert_eq!(report.possible_duplicates, 0);
+    let stream = tally(&backfilled(&sink).await);
+    assert_eq!(stream.len(), 120);
+    assert!(stream.values().all(|n| *n == 1), "nothing sent twice");
+
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(5));
+    generate(
+        &sim,
+        230,
+        json!({"events": 60, "ratePerSec": 0, "objects": 100, "repeatShare": 0.3, "namespaces": ["a"]}),
+    );
+    let (expected, union) = settled_union(&sim, &emitter, &sink).await;
+    assert_exactly_once(&expected, &union);
+}
