@@ -56,8 +56,8 @@ pub struct Config {
     #[arg(long, value_name = "RFC3339")]
     pub scheduled_time: Option<String>,
 
-    /// Backfill this CloudWatch Logs group when the emitter was down (off when unset). Use the
-    /// group the emitter's lines go to, so the same queries find both.
+    /// Backfill this CloudWatch Logs group when the emitter was down (off when unset or empty).
+    /// Use the group the emitter's lines go to, so the same queries find both.
     #[arg(long, env = "EVENTKEEPER_BACKFILL_LOG_GROUP", value_name = "GROUP")]
     pub backfill_log_group: Option<String>,
 
@@ -120,10 +120,7 @@ impl Config {
         {
             return Err("--kubeconfig cannot be combined with the --eks-* overrides".into());
         }
-        if let Some(group) = &self.backfill_log_group {
-            if group.trim().is_empty() {
-                return Err("--backfill-log-group must not be empty when set".into());
-            }
+        if self.backfill_enabled() {
             let stream = &self.backfill_log_stream;
             if stream.is_empty() || stream.contains([':', '*']) {
                 return Err(format!(
@@ -140,9 +137,17 @@ impl Config {
         Ok(())
     }
 
+    /// The backfill's log group, when the backfill is on.
+    pub fn backfill_group(&self) -> Option<&str> {
+        self.backfill_log_group
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+    }
+
     /// Whether the CloudWatch backfill is on.
     pub fn backfill_enabled(&self) -> bool {
-        self.backfill_log_group.is_some()
+        self.backfill_group().is_some()
     }
 
     /// Where archives go when no bucket is configured.
@@ -217,6 +222,11 @@ mod tests {
         assert!(bad(&["--backfill-envelope", "kubernetes"]).contains("unknown backfill envelope"));
         assert!(bad(&["--backfill-log-stream", "a:b"]).contains("not a valid log stream"));
         assert!(bad(&["--backfill-lease-duration", "1s"]).contains("at least 5s"));
+        let off = parse(&["--cluster-name", "p", "--backfill-log-group", ""]).expect("valid");
+        assert!(
+            !off.backfill_enabled(),
+            "an empty group (Terraform's off) is off"
+        );
     }
 
     #[test]

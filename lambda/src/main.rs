@@ -70,7 +70,7 @@ async fn main() -> ExitCode {
         },
     };
     let connector = ClusterConnector::new(target, aws.clone());
-    let backfill = match (&config.backfill_log_group, &aws) {
+    let backfill = match (config.backfill_group(), &aws) {
         (Some(group), Some(aws)) => Some(backfill(group, aws, &config)),
         _ => None,
     };

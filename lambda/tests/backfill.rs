@@ -580,3 +580,142 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
     let (expected, union) = settled_union(&sim, &emitter, &sink).await;
     assert_exactly_once(&expected, &union);
 }
+
+/// The one window left: a catch-up dies after a PutLogEvents, and the emitter takes the Lease
+/// before another catch-up run does. The emitter resumes before that batch and writes it again;
+/// the next backfill finds the batch in the stream and reports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emitter_taking_over_from_an_interrupted_run_is_reported_as_possible_duplicates() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        20,
+        json!({"events": 20, "ratePerSec": 0, "objects": 20, "namespaces": ["a"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    generate(
+        &sim,
+        80,
+        json!({"events": 60, "ratePerSec": 0, "objects": 60, "repeatShare": 0.0, "namespaces": ["a"]}),
+    );
+
+    let client = kube_client(&sim).await;
+    let limits = Limits {
+        max_events: 25,
+        ..Limits::default()
+    };
+    let sink = sink(&moto).await;
+    let first_run = Backfill::new(
+        sink.clone(),
+        backfill_config(Duration::from_secs(2), limits),
+    );
+    let handoff = first_run.handoff(&client);
+    let Preparation::Ready(prepared) = first_run.prepare(&client, &handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    let taken = first_run
+        .take(&handoff, prepared)
+        .await
+        .expect("take")
+        .expect("free");
+    let after = taken.checkpoint().expect("the emitter checkpointed");
+    let batch = plan(taken.entries(), limits).remove(0);
+    let mut held = taken.into_held();
+    let transitions = held.view().transitions();
+    handoff
+        .advance(
+            &mut held,
+            Some(after),
+            Some(&PendingBatch {
+                after,
+                through: batch.through.expect("integer versions"),
+                first_ms: batch.first_ms(),
+                last_ms: batch.last_ms(),
+                stream: format!("{GROUP}/{STREAM}"),
+                events: batch.entries.len() as u64,
+                transitions,
+            }),
+        )
+        .await
+        .expect("record the batch");
+    sink.ensure_stream().await.expect("stream");
+    assert_eq!(sink.put(&batch).await.expect("put").accepted, 25);
+    drop(held);
+
+    // The emitter comes back first: it waits out the dead run's hold, then writes from the
+    // checkpoint before the batch, the batch included.
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    kill_when_checkpointed(&mut emitter, &sim);
+    let (_, union) = settled_union(&sim, &emitter, &sink).await;
+    let twice = union.values().filter(|n| **n == 2).count();
+    assert_eq!(twice, 25, "the batch is in the stream and on stdout");
+
+    // The next backfill (the emitter is down again) finds and reports them.
+    generate(
+        &sim,
+        90,
+        json!({"events": 10, "ratePerSec": 0, "objects": 10, "repeatShare": 0.0, "namespaces": ["a"]}),
+    );
+    let next = Backfill::new(
+        sink.clone(),
+        backfill_config(Duration::from_secs(5), limits),
+    );
+    let report = next.run(&client).await.expect("next run");
+    assert_eq!(report.decision, Decision::Backfilled);
+    assert_eq!(report.possible_duplicates, 25);
+    assert_eq!(report.events_backfilled, 10);
+    let lease = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
+    assert!(
+        lease["metadata"]["annotations"]["eventkeeper.io/backfill-pending"].is_null(),
+        "reported once: the release clears it"
+    );
+}
+
+#[test]
+fn bad_backfill_configuration_exits_64_with_one_line() {
+    for (key, value, says) in [
+        (
+            "EVENTKEEPER_BACKFILL_ENVELOPE",
+            "kubernetes",
+            "unknown backfill envelope",
+        ),
+        (
+            "EVENTKEEPER_BACKFILL_LOG_STREAM",
+            "a:b",
+            "not a valid log stream",
+        ),
+        (
+            "EVENTKEEPER_BACKFILL_LEASE_DURATION",
+            "soon",
+            "not a duration",
+        ),
+        ("EVENTKEEPER_LEASE_NAME", "", "must not be empty"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
+            .args([
+                "--cluster-name",
+                "demo",
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+            ])
+            .env("EVENTKEEPER_BACKFILL_LOG_GROUP", GROUP)
+            .env(key, value)
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{key}={value}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(says), "{key}={value}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
