@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::cluster::EKS_ACTIONS;
-use crate::s3_store::S3_ACTIONS;
+use crate::s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS};
 
 /// CloudWatch Logs calls of the backfill (defined next to the calls), granted on the events log
 /// group only.
@@ -26,6 +26,7 @@ pub fn iam_actions() -> Value {
     json!({
         "eks_cluster": sorted(&EKS_ACTIONS),
         "s3_archive_objects": sorted(&S3_ACTIONS),
+        "s3_archive_bucket": sorted(&S3_BUCKET_ACTIONS),
         "events_log_group": sorted(&LOGS_ACTIONS),
     })
 }

@@ -12,6 +12,10 @@ use crate::archive::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, chec
 /// S3 API calls the catch-up makes, for the IAM policy's single source of truth.
 pub const S3_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];
 
+/// Granted on the bucket itself: without `s3:ListBucket`, S3 answers a GET of a missing key with
+/// 403 instead of 404, and the first run could never read "no checkpoint yet".
+pub const S3_BUCKET_ACTIONS: [&str; 1] = ["s3:ListBucket"];
+
 /// User-metadata key holding [`ObjectInfo`] as JSON.
 const INFO_METADATA: &str = "eventkeeper-info";
 
