@@ -48,6 +48,12 @@ pub enum BackfillError {
     /// CloudWatch Logs refused or kept failing.
     #[error("writing to CloudWatch Logs failed")]
     WriteFailed(#[from] SinkError),
+    /// The list resumed after an expired continue token, so its pages come from different
+    /// snapshots: an event written in between may be missing below the highest resourceVersion
+    /// listed, and a checkpoint moved there would make the emitter skip it. The next run lists
+    /// again.
+    #[error("the list restarted {0} times (expired continue tokens); not backfilling from it")]
+    InconsistentList(u32),
 }
 
 impl BackfillError {
@@ -57,6 +63,7 @@ impl BackfillError {
             Self::LeaseFailed(e) => e.is_retryable(),
             Self::ListFailed(e) => e.is_retryable(),
             Self::WriteFailed(e) => e.is_retryable(),
+            Self::InconsistentList(_) => true,
         }
     }
 
@@ -67,6 +74,7 @@ impl BackfillError {
             Self::LeaseFailed(_) => "backfill_lease_failed",
             Self::ListFailed(_) => "backfill_list_failed",
             Self::WriteFailed(_) => "backfill_write_failed",
+            Self::InconsistentList(_) => "backfill_list_inconsistent",
         }
     }
 }
@@ -472,7 +480,7 @@ impl Backfill {
         let now = Timestamp::now();
         let envelope = self.config.envelope;
         let mut listed = Vec::new();
-        list_events(client, self.config.page_size, |items| {
+        let stats = list_events(client, self.config.page_size, |items| {
             for item in items {
                 if let Some(l) = to_listed(item, checkpoint, &ctx, envelope, now) {
                     listed.push(l);
@@ -480,6 +488,9 @@ impl Backfill {
             }
         })
         .await?;
+        if stats.restarts > 0 {
+            return Err(BackfillError::InconsistentList(stats.restarts));
+        }
         Ok(listed)
     }
 }
