@@ -425,6 +425,69 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
     assert_exactly_once(&expected, &union);
 }
 
+/// A backfill longer than its hold renews the Lease with every batch: a returning emitter
+/// (which takes over a Lease unchanged for its duration) keeps waiting until the release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    generate(
+        &sim,
+        30,
+        json!({"events": 30, "ratePerSec": 0, "objects": 30, "namespaces": ["a"]}),
+    );
+    kill_when_checkpointed(&mut emitter, &sim);
+    generate(
+        &sim,
+        330,
+        json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a"]}),
+    );
+    let client = kube_client(&sim).await;
+    let limits = Limits {
+        max_events: 10,
+        ..Limits::default()
+    };
+    let backfill = Backfill::new(
+        sink(&moto).await,
+        backfill_config(Duration::from_secs(2), limits),
+    );
+    let handoff = backfill.handoff(&client);
+    let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    let taken = backfill
+        .take(&handoff, prepared)
+        .await
+        .expect("take")
+        .expect("free");
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
+    // Every API call now takes 100 ms: 30 renewals make the backfill outlast its 2 s hold.
+    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 100})));
+    let started = std::time::Instant::now();
+    let report = backfill
+        .fill(&handoff, taken)
+        .await
+        .expect("never preempted");
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((report.batches, report.events_backfilled), (30, 300));
+    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 0})));
+    emitter.wait_leader(Duration::from_secs(5));
+    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
+    assert_eq!(expected.len(), 330);
+    assert_exactly_once(&expected, &union);
+}
+
 /// An emitter that takes the Lease between the catch-up's read and its update wins: the
 /// catch-up's update fails with 409 and it writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
