@@ -5,7 +5,7 @@
 //! 1. read the Lease; none → no emitter was ever installed here: nothing to fill;
 //! 2. watch it like an emitter standby: renewed → the emitter is alive, write nothing;
 //! 3. released or unchanged for its duration → list every Event, keep those newer than the
-//!    checkpoint on the Lease;
+//!    checkpoint on the Lease (none → leave the Lease alone);
 //! 4. take the Lease with an update on the resourceVersion read in 2 — if an emitter came back
 //!    meanwhile, its update changed the Lease and ours fails with 409: write nothing;
 //! 5. cut the observations into PutLogEvents calls ([`crate::log_batches`]); before each call
@@ -108,6 +108,8 @@ pub enum Decision {
     NoLease,
     /// The Lease is renewed: the emitter is alive and writes on its own.
     EmitterAlive,
+    /// The emitter is down but nothing is newer than its checkpoint: the Lease is left alone.
+    NothingNew,
     /// The Lease changed between our read and our update (409): someone else holds it now.
     LostRace,
     /// We held the Lease and wrote what was missing (possibly nothing).
@@ -121,6 +123,7 @@ impl Decision {
             Self::NotRun => "not-run",
             Self::NoLease => "no-lease",
             Self::EmitterAlive => "emitter-alive",
+            Self::NothingNew => "nothing-new",
             Self::LostRace => "lost-race",
             Self::Backfilled => "backfilled",
         }
@@ -295,6 +298,13 @@ impl Backfill {
             "The Lease is free: listing for the backfill"
         );
         let listed = self.list_newer(client, checkpoint).await?;
+        if listed.is_empty() && free.pending().is_none() {
+            tracing::info!(
+                ?checkpoint,
+                "Nothing newer than the checkpoint; no backfill"
+            );
+            return Ok(Preparation::Skip(Decision::NothingNew));
+        }
         Ok(Preparation::Ready(Prepared {
             free,
             checkpoint,

@@ -306,6 +306,15 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
         "exactly the observations made while the emitter was down"
     );
 
+    // Run again before the emitter is back: nothing is newer, the Lease is left alone.
+    let again = emf(&catchup(&sim, &moto, &dir.path().join("archive")));
+    assert_eq!(again["EventsBackfilled"], 0);
+    assert_eq!(
+        sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease"),
+        lease,
+        "not even taken"
+    );
+
     // The emitter comes back (the Lease is released: at once) and traffic goes on.
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(5));
@@ -317,7 +326,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     let (expected, union) = settled_union(&sim, &emitter, &sink).await;
     assert_eq!(expected.len(), 900);
     assert_exactly_once(&expected, &union);
-    // A second run with the emitter live writes nothing more.
+    // A run with the emitter live writes nothing more.
     let again = emf(&catchup(&sim, &moto, &dir.path().join("archive")));
     assert_eq!(again["EventsBackfilled"], 0);
     assert_eq!(tally(&backfilled(&sink).await), stream);
