@@ -11,7 +11,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
-use eventkeeper_catchup::backfill::{Backfill, BackfillConfig, Decision, Preparation};
+use eventkeeper_catchup::backfill::{
+    Backfill, BackfillConfig, BackfillError, Decision, Preparation,
+};
 use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
 use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_catchup::envelope::Envelope;
@@ -790,4 +792,71 @@ fn bad_backfill_configuration_exits_64_with_one_line() {
         assert!(stderr.contains(says), "{key}={value}: {stderr}");
         assert!(output.stdout.is_empty());
     }
+}
+
+/// A list that resumed after an expired continue token mixes snapshots: the backfill sends
+/// nothing from it and fails the run (retryable); the next run lists again and fills the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let sim = start_sim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("stdout.jsonl");
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    // SIGTERM: the emitter releases the Lease, so the backfill lists at once.
+    assert!(emitter.terminate());
+    generate(
+        &sim,
+        100,
+        json!({"events": 100, "ratePerSec": 0, "objects": 100, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
+    );
+    let client = kube_client(&sim).await;
+    let mut config = backfill_config(Duration::from_secs(10), Limits::default());
+    config.page_size = 10;
+    let backfill = Backfill::new(sink(&moto).await, config);
+    // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
+    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 100})));
+    let running = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let backfill = backfill;
+            let result = backfill.run(&client).await;
+            (backfill, result)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    sim.admin("POST", "/_sim/clock", Some(&json!({"advanceSeconds": 400})));
+    let (backfill, result) = running.await.expect("join");
+    let error = result.expect_err("a mixed list is refused");
+    assert!(
+        matches!(error, BackfillError::InconsistentList(_)),
+        "{error}"
+    );
+    assert!(error.is_retryable());
+    assert!(
+        backfill
+            .sink()
+            .read(0, i64::MAX / 2)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let lease = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
+    assert_eq!(
+        lease["spec"]["holderIdentity"].as_str().unwrap_or(""),
+        "",
+        "never taken"
+    );
+
+    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 0})));
+    let report = backfill.run(&client).await.expect("the next run");
+    assert_eq!(report.events_backfilled, 100);
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(5));
+    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
+    assert_eq!(expected.len(), 100);
+    assert_exactly_once(&expected, &union);
 }

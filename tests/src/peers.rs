@@ -251,6 +251,19 @@ impl EmitterProcess {
         });
     }
 
+    /// SIGTERM (the emitter flushes, checkpoints and releases its Lease), and waits for the
+    /// process to end; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        wait_until(
+            Duration::from_secs(15),
+            "the emitter to exit after SIGTERM",
+            || self.child.try_wait().ok().flatten(),
+        )
+        .success()
+    }
+
     /// SIGKILL, and waits for the process to end.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
