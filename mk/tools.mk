@@ -33,7 +33,10 @@ $(TOOLS)/kubectl.checked:
 
 # Tools the Rust integration tests look for, and how they find them.
 RUST_TEST_TOOLS := $(TOOLS)/py-kube/.installed $(TOOLS)/moto/.installed $(TOOLS)/kubectl.checked
-RUST_TEST_ENV := EVENTKEEPER_PY_KUBE=$(PY_KUBE) EVENTKEEPER_MOTO_SERVER=$(MOTO_SERVER) \
+# EVENTKEEPER_REQUIRE_PEERS: the peers installed here (moto, the Python client) must be found;
+# a test that would skip without them fails instead.
+RUST_TEST_ENV := EVENTKEEPER_REQUIRE_PEERS=1 \
+	EVENTKEEPER_PY_KUBE=$(PY_KUBE) EVENTKEEPER_MOTO_SERVER=$(MOTO_SERVER) \
 	EVENTKEEPER_KUBECTL=$$(command -v kubectl || true)
 
 .PHONY: tools

@@ -12,11 +12,16 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-/// The path in `var`, or None after a loud SKIPPED line on stderr.
+/// The path in `var`, or None after a loud SKIPPED line on stderr. Under `make test`
+/// (`EVENTKEEPER_REQUIRE_PEERS` set), where the tool is installed, a missing one is a failure.
 pub fn tool(var: &str, what: &str) -> Option<PathBuf> {
     match std::env::var_os(var).filter(|v| !v.is_empty()) {
         Some(p) if PathBuf::from(&p).exists() => Some(PathBuf::from(p)),
         _ => {
+            assert!(
+                std::env::var_os("EVENTKEEPER_REQUIRE_PEERS").is_none(),
+                "{what} is missing ({var}), but `make test` installs it"
+            );
             eprintln!("SKIPPED: needs {what} (set {var}; `make test` sets it)");
             None
         }
