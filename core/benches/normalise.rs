@@ -10,7 +10,8 @@ use eventkeeper_core::normalise::normalise_owned;
 use eventkeeper_core::{Context, Origin, normalise};
 use serde_json::Value;
 
-/// The binaries use mimalloc; measure with the allocator they ship with.
+/// The catch-up ships with mimalloc (the emitter with the system allocator: see
+/// docs/performance.md); this measures the normalise code, not the allocator choice.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
