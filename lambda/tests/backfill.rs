@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
 use eventkeeper_catchup::backfill::{
     Backfill, BackfillConfig, BackfillError, Decision, Preparation,
 };
@@ -19,9 +18,7 @@ use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_catchup::envelope::Envelope;
 use eventkeeper_catchup::lease_handoff::PendingBatch;
 use eventkeeper_catchup::log_batches::{Limits, plan};
-use eventkeeper_tests::peers::{
-    EmitterProcess, MOTO_SECRET_KEY, MotoServer, SimProcess, wait_until,
-};
+use eventkeeper_tests::peers::{EmitterProcess, MotoServer, SimProcess, wait_until};
 use serde_json::{Value, json};
 
 const GROUP: &str = "/aws/containerinsights/demo/application";
@@ -29,22 +26,13 @@ const STREAM: &str = "eventkeeper-catchup";
 const LEASE_NAMESPACE: &str = "default";
 const LEASE_NAME: &str = "eventkeeper";
 
+mod common;
+use common::{catchup_command, moto_sdk_config};
+
 type Tally = BTreeMap<(String, String), u32>;
 
 async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_cloudwatchlogs::Client::new(&config)
+    aws_sdk_cloudwatchlogs::Client::new(&moto_sdk_config(moto).await)
 }
 
 async fn sink(moto: &MotoServer) -> CloudWatchSink {
@@ -72,20 +60,9 @@ async fn kube_client(sim: &SimProcess) -> kube::Client {
 
 /// The catch-up binary with the backfill on (archive to a local directory).
 fn catchup(sim: &SimProcess, moto: &MotoServer, archive: &Path) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
-        .args([
-            "--cluster-name",
-            "demo",
-            "--log-format",
-            "text",
-            "--kubeconfig",
-        ])
-        .arg(&sim.kubeconfig)
-        .arg("--archive-dir")
-        .arg(archive)
+    let output = catchup_command(sim, archive)
         .envs(moto.env())
         .env_remove("AWS_PROFILE")
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env("EVENTKEEPER_BACKFILL_LOG_GROUP", GROUP)
         .env("EVENTKEEPER_BACKFILL_LOG_STREAM", STREAM)
         .env("EVENTKEEPER_BACKFILL_ENVELOPE", "log_processed")

@@ -16,20 +16,8 @@ use serde_json::{Value, json};
 
 const BUCKET: &str = "eventkeeper-archive";
 
-async fn aws_config(moto: &MotoServer) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await
-}
+mod common;
+use common::moto_sdk_config;
 
 fn s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
@@ -180,7 +168,7 @@ async fn eks_token_describe_cluster_and_s3_archive() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = aws_config(&moto).await;
+    let config = moto_sdk_config(&moto).await;
     let s3 = s3(&config);
     s3.create_bucket()
         .bucket(BUCKET)
@@ -328,7 +316,7 @@ async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = aws_config(&moto).await;
+    let config = moto_sdk_config(&moto).await;
     let s3 = s3(&config);
     s3.create_bucket()
         .bucket(BUCKET)

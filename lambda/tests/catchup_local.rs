@@ -10,20 +10,12 @@ use std::process::{Command, Output};
 use eventkeeper_tests::peers::SimProcess;
 use serde_json::{Value, json};
 
+mod common;
+use common::catchup_command;
+
 fn catchup(sim: &SimProcess, archive: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
-        .args([
-            "--cluster-name",
-            "demo",
-            "--log-format",
-            "text",
-            "--kubeconfig",
-        ])
-        .arg(&sim.kubeconfig)
-        .arg("--archive-dir")
-        .arg(archive)
+    catchup_command(sim, archive)
         .args(extra)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
         .output()
         .expect("the catch-up runs")
 }

@@ -3,27 +3,18 @@
 //! chronological order and the 14-day/2-hour window (and reports `rejectedLogEventsInfo`); the
 //! count and byte limits are checked on the plan itself.
 
-use aws_credential_types::Credentials;
 use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
 use eventkeeper_catchup::log_batches::{
     EVENT_OVERHEAD_BYTES, Limits, LogBatch, LogEntry, MAX_BYTES, MAX_EVENTS, MAX_SPAN, plan,
 };
-use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer};
+use eventkeeper_tests::peers::MotoServer;
 use jiff::{SignedDuration, Timestamp};
 
+mod common;
+use common::moto_sdk_config;
+
 async fn sink(moto: &MotoServer, stream: &str) -> CloudWatchSink {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let config = moto_sdk_config(moto).await;
     let sink = CloudWatchSink::new(
         aws_sdk_cloudwatchlogs::Client::new(&config),
         "/eventkeeper/demo/events",
