@@ -336,10 +336,7 @@ impl MotoServer {
         vec![
             ("AWS_ENDPOINT_URL", self.url.clone()),
             ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-            ),
+            ("AWS_SECRET_ACCESS_KEY", MOTO_SECRET_KEY.into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
