@@ -534,13 +534,28 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
     assert_exactly_once(&expected, &union);
 }
 
-/// A catch-up that dies between a PutLogEvents and the next Lease update: the next run reads
-/// the batch back, moves the checkpoint past it and does not send it again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
+/// What the two interrupted-run tests share, up to the moment the first catch-up run dies.
+struct Interrupted {
+    sim: SimProcess,
+    /// Holds the emitter's stdout file.
+    _dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+    client: kube::Client,
+    sink: CloudWatchSink,
+    limits: Limits,
+    /// How many batches the first run planned.
+    planned: usize,
+}
+
+/// The emitter writes `before` Events, checkpoints and is killed; `during` more arrive. A first
+/// backfill run (batches of `max_events`) takes the Lease, records its first batch as pending,
+/// sends it, and dies before the next Lease update.
+async fn interrupted_after_first_batch(
+    moto: &MotoServer,
+    before: u64,
+    during: u64,
+    max_events: usize,
+) -> Interrupted {
     let sim = start_sim();
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("stdout.jsonl");
@@ -548,22 +563,22 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
     emitter.wait_leader(Duration::from_secs(10));
     generate(
         &sim,
-        50,
-        json!({"events": 50, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
+        before,
+        json!({"events": before, "ratePerSec": 0, "objects": before, "namespaces": ["a"]}),
     );
     kill_when_checkpointed(&mut emitter, &sim);
     generate(
         &sim,
-        170,
-        json!({"events": 120, "ratePerSec": 0, "objects": 120, "repeatShare": 0.0, "namespaces": ["a"]}),
+        before + during,
+        json!({"events": during, "ratePerSec": 0, "objects": during, "repeatShare": 0.0, "namespaces": ["a"]}),
     );
 
     let client = kube_client(&sim).await;
     let limits = Limits {
-        max_events: 50,
+        max_events,
         ..Limits::default()
     };
-    let sink = sink(&moto).await;
+    let sink = sink(moto).await;
     let first_run = Backfill::new(
         sink.clone(),
         backfill_config(Duration::from_secs(2), limits),
@@ -580,7 +595,7 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
         .expect("free");
     let after = taken.checkpoint().expect("the emitter checkpointed");
     let batches = plan(taken.entries(), limits);
-    assert_eq!(batches.len(), 3);
+    let planned = batches.len();
     let batch = &batches[0];
     let mut held = taken.into_held();
     let transitions = held.view().transitions();
@@ -602,8 +617,39 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
         .await
         .expect("record the batch");
     sink.ensure_stream().await.expect("stream");
-    assert_eq!(sink.put(batch).await.expect("put").accepted, 50);
+    assert_eq!(
+        sink.put(batch).await.expect("put").accepted,
+        max_events as u64
+    );
     drop(held);
+    Interrupted {
+        sim,
+        _dir: dir,
+        out,
+        client,
+        sink,
+        limits,
+        planned,
+    }
+}
+
+/// A catch-up that dies between a PutLogEvents and the next Lease update: the next run reads
+/// the batch back, moves the checkpoint past it and does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let Interrupted {
+        sim,
+        _dir,
+        out,
+        client,
+        sink,
+        limits,
+        planned,
+    } = interrupted_after_first_batch(&moto, 50, 120, 50).await;
+    assert_eq!(planned, 3);
 
     // The next run waits for the dead run's hold to expire, finds the batch, sends the rest.
     let second_run = Backfill::new(
@@ -640,66 +686,15 @@ async fn an_emitter_taking_over_from_an_interrupted_run_is_reported_as_possible_
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
-    emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        20,
-        json!({"events": 20, "ratePerSec": 0, "objects": 20, "namespaces": ["a"]}),
-    );
-    kill_when_checkpointed(&mut emitter, &sim);
-    generate(
-        &sim,
-        80,
-        json!({"events": 60, "ratePerSec": 0, "objects": 60, "repeatShare": 0.0, "namespaces": ["a"]}),
-    );
-
-    let client = kube_client(&sim).await;
-    let limits = Limits {
-        max_events: 25,
-        ..Limits::default()
-    };
-    let sink = sink(&moto).await;
-    let first_run = Backfill::new(
-        sink.clone(),
-        backfill_config(Duration::from_secs(2), limits),
-    );
-    let handoff = first_run.handoff(&client);
-    let Preparation::Ready(prepared) = first_run.prepare(&client, &handoff).await.expect("prepare")
-    else {
-        panic!("the dead emitter's Lease is free");
-    };
-    let taken = first_run
-        .take(&handoff, prepared)
-        .await
-        .expect("take")
-        .expect("free");
-    let after = taken.checkpoint().expect("the emitter checkpointed");
-    let batch = plan(taken.entries(), limits).remove(0);
-    let mut held = taken.into_held();
-    let transitions = held.view().transitions();
-    handoff
-        .advance(
-            &mut held,
-            Some(after),
-            Some(&PendingBatch {
-                after,
-                through: batch.through.expect("integer versions"),
-                first_ms: batch.first_ms(),
-                last_ms: batch.last_ms(),
-                stream: format!("{GROUP}/{STREAM}"),
-                events: batch.entries.len() as u64,
-                transitions,
-            }),
-        )
-        .await
-        .expect("record the batch");
-    sink.ensure_stream().await.expect("stream");
-    assert_eq!(sink.put(&batch).await.expect("put").accepted, 25);
-    drop(held);
+    let Interrupted {
+        sim,
+        _dir,
+        out,
+        client,
+        sink,
+        limits,
+        ..
+    } = interrupted_after_first_batch(&moto, 20, 60, 25).await;
 
     // The emitter comes back first: it waits out the dead run's hold, then writes from the
     // checkpoint before the batch, the batch included.
