@@ -48,7 +48,7 @@ pub fn sim_bin() -> PathBuf {
 }
 
 // The workspace's shared test harness has these; this one adds the emitter-specific parts.
-pub use eventkeeper_tests::peers::{free_port, wait_until as wait_for};
+pub use eventkeeper_tests::peers::{FAST_LEASE, free_port, wait_until as wait_for};
 
 /// Minimal HTTP/1.1 request; returns (status, body). Bounded by a 20 s timeout.
 pub fn http(
@@ -253,18 +253,6 @@ pub struct Emitter {
     args: Vec<String>,
     kubeconfig: PathBuf,
 }
-
-/// Flags every test emitter gets: short lease timings so failover takes about two seconds.
-pub const FAST_LEASE: [&str; 8] = [
-    "--lease-duration",
-    "2s",
-    "--renew-deadline",
-    "1500ms",
-    "--retry-period",
-    "250ms",
-    "--checkpoint-interval",
-    "300ms",
-];
 
 impl Emitter {
     /// Starts an emitter against `sim` with `identity`, writing stdout to `out`.
