@@ -1,5 +1,6 @@
 """Unit tests of the Logs Insights query checker: it accepts good queries and rejects bad ones."""
 
+import re
 import unittest
 from pathlib import Path
 
@@ -18,9 +19,34 @@ fields @timestamp, log_processed.type as type, log_processed.reason as reason,
 """
 
 
+def guide_first_query() -> str:
+    """The first query of docs/log-pipeline.md, as a user copies it."""
+    text = (ROOT / "docs/log-pipeline.md").read_text()
+    after = text[text.index("First query"):]
+    start = after.index("```\n") + 4
+    return after[start:after.index("```", start)]
+
+
+def notes_first_query() -> str:
+    """The query the chart's NOTES.txt prints after install (template values filled in)."""
+    text = (ROOT / "charts/eventkeeper/templates/NOTES.txt").read_text()
+    block = text[text.index("FIRST QUERY"):].split("\n\n")[1]
+    return re.sub(r"\{\{[^}]*\}\}", "demo", block)
+
+
 class CheckerAcceptsRealQueries(unittest.TestCase):
-    def test_the_log_pipeline_guides_first_query(self):
+    def test_a_query_with_shipper_fields(self):
         self.assertEqual(check(GOOD, SCHEMA, "log_processed."), [])
+
+    def test_the_log_pipeline_guides_first_query(self):
+        query = guide_first_query()
+        self.assertIn("log_processed.schemaVersion", query)
+        self.assertEqual(check(query, SCHEMA, "log_processed."), [])
+
+    def test_the_charts_notes_query(self):
+        query = notes_first_query()
+        self.assertIn("log_processed.schemaVersion", query)
+        self.assertEqual(check(query, SCHEMA, "log_processed."), [])
 
     def test_vector_fields_at_the_top_level(self):
         query = ("fields @timestamp, type, reason, involvedObject.kind, involvedObject.name, message"
