@@ -4,6 +4,7 @@
 pub mod event_input;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod json_line;
 pub mod line_budget;
 pub mod normalise;
 pub mod record;

@@ -150,7 +150,7 @@ pub fn normalise_owned(event: Value, ctx: &Context) -> Result<Record, NormaliseE
         ),
     };
 
-    let record = Record {
+    let mut record = Record {
         schema_version: SCHEMA_VERSION,
         cluster: ctx.cluster.clone(),
         origin: ctx.origin,
@@ -182,11 +182,12 @@ pub fn normalise_owned(event: Value, ctx: &Context) -> Result<Record, NormaliseE
         related: event.related.and_then(read_object_reference),
         truncated: None,
     };
-    Ok(line_budget::fit(
-        record,
+    line_budget::fit(
+        &mut record,
         ctx.max_line_bytes.max(MIN_MAX_LINE_BYTES),
         FieldBudget::default(),
-    ))
+    );
+    Ok(record)
 }
 
 /// Parses an RFC 3339 time as the API server writes it. The Go zero time and anything before

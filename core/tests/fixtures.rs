@@ -28,6 +28,14 @@ fn records_of(file: &std::path::Path) -> (Vec<Record>, usize) {
 /// What every line must satisfy, whatever went in.
 fn assert_line_contract(record: &Record, file: &std::path::Path) {
     let line = record.to_line();
+    // The hand-written writer (json_line) must write what the serde derives describe.
+    let serde_line = serde_json::to_string(record).expect("a Record serializes") + "\n";
+    assert_eq!(
+        line,
+        serde_line,
+        "{}: writer differs from serde",
+        file.display()
+    );
     assert!(
         line.len() <= DEFAULT_MAX_LINE_BYTES,
         "{}: {} bytes",

@@ -79,7 +79,24 @@ proptest! {
 
     #[test]
     fn any_json_never_panics(value in any_json()) {
-        let _ = normalise(&value, &Context::new("c", Origin::Watch));
+        if let Ok(record) = normalise(&value, &Context::new("c", Origin::Watch)) {
+            // Whatever the input, the hand-written writer agrees with the serde derives.
+            let serde_line = serde_json::to_string(&record).expect("a Record serializes") + "\n";
+            prop_assert_eq!(record.to_line(), serde_line);
+        }
+    }
+
+    #[test]
+    fn any_extra_metadata_writes_like_serde(
+        extra in prop::collection::btree_map(".{0,12}", any_json(), 0..8),
+    ) {
+        let mut event = TestEvent::new().json();
+        for (key, value) in extra {
+            event["metadata"][key] = value;
+        }
+        let record = normalise(&event, &Context::new("c", Origin::Watch)).expect("an event");
+        let serde_line = serde_json::to_string(&record).expect("a Record serializes") + "\n";
+        prop_assert_eq!(record.to_line(), serde_line);
     }
 
     #[test]
@@ -90,6 +107,7 @@ proptest! {
         let ctx = Context { max_line_bytes: budget, ..Context::new("cluster-1", Origin::Watch) };
         let record = normalise(&event, &ctx).expect("an object is an event");
         let line = record.to_line();
+        prop_assert_eq!(&line, &(serde_json::to_string(&record).expect("serializes") + "\n"));
         prop_assert!(line.len() <= budget, "{} > {}", line.len(), budget);
         prop_assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let value: Value = serde_json::from_str(&line).expect("valid JSON");

@@ -1,0 +1,364 @@
+//! Writes a [`Record`] as its JSON line without going through serde. Serializing is most of what
+//! the emitter spends per event, and serde_json escapes every key name and every string one byte
+//! at a time; here the key names are literals and strings are checked eight bytes at a time, so
+//! an ordinary string is copied in one piece.
+//!
+//! The output is byte for byte what `serde_json::to_string(&record)` writes (the field order,
+//! escapes and skipped fields of the derives in [`crate::record`]): the tests compare the two on
+//! every fixture, every real-event corpus file and random records.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::record::{
+    EventSeries, EventSource, Metadata, ObjectReference, Origin, Record, Reporter, Truncation,
+};
+
+/// Appends `record` as one compact JSON object (no newline) to `out`.
+pub fn write_record(out: &mut String, record: &Record) {
+    let mut object = JsonObject::open(out);
+    object.number("schemaVersion", record.schema_version);
+    object.string("cluster", &record.cluster);
+    object.string("origin", origin_name(record.origin));
+    object.optional_string("originalApiVersion", &record.original_api_version);
+    object.optional_string("effectiveTime", &record.effective_time);
+    object.optional_string("effectiveTimeField", &record.effective_time_field);
+    object.number("occurrences", record.occurrences);
+    write_reporter(object.key("reporter"), &record.reporter);
+    write_metadata(object.key("metadata"), &record.metadata);
+    write_object_reference(object.key("involvedObject"), &record.involved_object);
+    object.optional_string("reason", &record.reason);
+    object.optional_string("message", &record.message);
+    object.optional_string("type", &record.event_type);
+    if let Some(count) = record.count {
+        object.number("count", count);
+    }
+    if let Some(source) = &record.source {
+        write_source(object.key("source"), source);
+    }
+    object.optional_string("firstTimestamp", &record.first_timestamp);
+    object.optional_string("lastTimestamp", &record.last_timestamp);
+    object.optional_string("eventTime", &record.event_time);
+    if let Some(series) = &record.series {
+        write_series(object.key("series"), series);
+    }
+    object.optional_string("reportingComponent", &record.reporting_component);
+    object.optional_string("reportingInstance", &record.reporting_instance);
+    object.optional_string("action", &record.action);
+    if let Some(related) = &record.related {
+        write_object_reference(object.key("related"), related);
+    }
+    if let Some(truncated) = &record.truncated {
+        write_truncation(object.key("truncated"), truncated);
+    }
+    object.close();
+}
+
+/// The serde name of an origin (`rename_all = "kebab-case"`).
+fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Watch => "watch",
+        Origin::Relist => "relist",
+        Origin::CatchUp => "catch-up",
+        Origin::Convert => "convert",
+    }
+}
+
+fn write_reporter(out: &mut String, reporter: &Reporter) {
+    let mut object = JsonObject::open(out);
+    object.optional_string("component", &reporter.component);
+    object.optional_string("instance", &reporter.instance);
+    object.close();
+}
+
+fn write_metadata(out: &mut String, metadata: &Metadata) {
+    let mut object = JsonObject::open(out);
+    object.optional_string("name", &metadata.name);
+    object.optional_string("namespace", &metadata.namespace);
+    object.optional_string("uid", &metadata.uid);
+    object.optional_string("resourceVersion", &metadata.resource_version);
+    object.optional_string("creationTimestamp", &metadata.creation_timestamp);
+    if !metadata.labels.is_empty() {
+        write_string_map(object.key("labels"), &metadata.labels);
+    }
+    if !metadata.annotations.is_empty() {
+        write_string_map(object.key("annotations"), &metadata.annotations);
+    }
+    // `#[serde(flatten)]`: the other metadata continues the same object.
+    for (key, value) in &metadata.other {
+        write_value(object.escaped_key(key), value);
+    }
+    object.close();
+}
+
+fn write_object_reference(out: &mut String, reference: &ObjectReference) {
+    let mut object = JsonObject::open(out);
+    object.optional_string("kind", &reference.kind);
+    object.optional_string("namespace", &reference.namespace);
+    object.optional_string("name", &reference.name);
+    object.optional_string("uid", &reference.uid);
+    object.optional_string("apiVersion", &reference.api_version);
+    object.optional_string("resourceVersion", &reference.resource_version);
+    object.optional_string("fieldPath", &reference.field_path);
+    object.close();
+}
+
+fn write_source(out: &mut String, source: &EventSource) {
+    let mut object = JsonObject::open(out);
+    object.optional_string("component", &source.component);
+    object.optional_string("host", &source.host);
+    object.close();
+}
+
+fn write_series(out: &mut String, series: &EventSeries) {
+    let mut object = JsonObject::open(out);
+    if let Some(count) = series.count {
+        object.number("count", count);
+    }
+    object.optional_string("lastObservedTime", &series.last_observed_time);
+    object.optional_string("state", &series.state);
+    object.close();
+}
+
+fn write_truncation(out: &mut String, truncation: &Truncation) {
+    let mut object = JsonObject::open(out);
+    let fields = object.key("fields");
+    fields.push('[');
+    for (index, field) in truncation.fields.iter().enumerate() {
+        if index > 0 {
+            fields.push(',');
+        }
+        write_string(fields, field);
+    }
+    fields.push(']');
+    object.number("originalLineBytes", truncation.original_line_bytes);
+    if let Some(bytes) = truncation.original_message_bytes {
+        object.number("originalMessageBytes", bytes);
+    }
+    if truncation.labels_dropped != 0 {
+        object.number("labelsDropped", truncation.labels_dropped);
+    }
+    if truncation.annotations_dropped != 0 {
+        object.number("annotationsDropped", truncation.annotations_dropped);
+    }
+    object.close();
+}
+
+fn write_string_map(out: &mut String, map: &BTreeMap<String, String>) {
+    let mut object = JsonObject::open(out);
+    for (key, value) in map {
+        write_string(object.escaped_key(key), value);
+    }
+    object.close();
+}
+
+/// Metadata beyond the named fields is arbitrary JSON; strings, the common case, take the fast
+/// path and anything else goes through serde_json.
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::String(text) => write_string(out, text),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// An object being written: remembers whether a comma is due before the next member.
+struct JsonObject<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    /// Starts a member whose name is a schema literal (plain ASCII, nothing to escape) and
+    /// returns the output for its value.
+    fn key(&mut self, name: &str) -> &mut String {
+        self.separate();
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    /// Starts a member whose name comes from the event (a label key, say).
+    fn escaped_key(&mut self, name: &str) -> &mut String {
+        self.separate();
+        write_string(self.out, name);
+        self.out.push(':');
+        self.out
+    }
+
+    fn string(&mut self, name: &str, value: &str) {
+        write_string(self.key(name), value);
+    }
+
+    fn optional_string(&mut self, name: &str, value: &Option<String>) {
+        if let Some(value) = value {
+            self.string(name, value);
+        }
+    }
+
+    fn number(&mut self, name: &str, value: impl itoa::Integer) {
+        let mut digits = itoa::Buffer::new();
+        self.key(name).push_str(digits.format(value));
+    }
+
+    fn separate(&mut self) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// Appends `text` as a JSON string with serde_json's escapes: `\"`, `\\`, `\b \t \n \f \r`, and
+/// `\u00XX` for the other control characters; everything else, non-ASCII included, verbatim.
+pub fn write_string(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let bytes = text.as_bytes();
+    // Start of the part of `text` not yet written.
+    let mut pending = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let escapes = escape_mask(word_at(bytes, at));
+        if escapes == 0 {
+            at += 8;
+            continue;
+        }
+        // The lowest flagged byte is exact (see `escape_mask`), and padding is never flagged.
+        let index = at + (escapes.trailing_zeros() / 8) as usize;
+        // Only ASCII bytes are escaped, so `pending..index` and `index + 1..` are char boundaries.
+        out.push_str(&text[pending..index]);
+        push_escape(out, bytes[index]);
+        at = index + 1;
+        pending = at;
+    }
+    out.push_str(&text[pending..]);
+    out.push('"');
+}
+
+/// The eight bytes of `bytes` from `at`, little-endian; past the end, padded with a byte that
+/// needs no escape.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(word) => u64::from_le_bytes(word.try_into().expect("eight bytes")),
+        None => {
+            let mut word = [b'a'; 8];
+            let rest = &bytes[at..];
+            word[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+/// Flags (with its high bit) each byte of the little-endian `word` that is a control character,
+/// `"` or `\`: the classic "has a zero byte" / "has a byte less than n" bit tricks. A borrow can
+/// also flag a clean byte, but only above a flagged one, so the lowest flag is always exact.
+fn escape_mask(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH_BITS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH_BITS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
+    below_space
+        | zero_bytes(word ^ (ONES * u64::from(b'"')))
+        | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+}
+
+fn push_escape(out: &mut String, byte: u8) {
+    let short = match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        0x08 => "\\b",
+        b'\t' => "\\t",
+        b'\n' => "\\n",
+        0x0C => "\\f",
+        b'\r' => "\\r",
+        _ => {
+            const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            out.push(char::from(HEX_DIGITS[usize::from(byte & 0xF)]));
+            return;
+        }
+    };
+    out.push_str(short);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn serde_string(text: &str) -> String {
+        serde_json::to_string(text).expect("a string serializes")
+    }
+
+    fn ours(text: &str) -> String {
+        let mut out = String::new();
+        write_string(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn every_single_byte_and_char_escapes_like_serde_json() {
+        for code in (0u32..0x800).chain([0xFFFD, 0x1F600]) {
+            let c = char::from_u32(code).expect("a scalar value");
+            for text in [
+                c.to_string(),
+                format!("abcdefgh{c}ijklmnop"),
+                format!("{c}1234567"),
+            ] {
+                assert_eq!(ours(&text), serde_string(&text), "U+{code:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_at_every_offset_of_a_word() {
+        for at in 0..20 {
+            let mut text = "x".repeat(20);
+            text.replace_range(at..=at, "\"");
+            assert_eq!(ours(&text), serde_string(&text), "quote at {at}");
+        }
+    }
+
+    #[test]
+    fn the_lowest_flag_is_exact_for_every_byte_pair_in_every_position() {
+        let needs = |byte: u8| byte < 0x20 || byte == b'"' || byte == b'\\';
+        for first in 0..=255u8 {
+            for second in [b'a', b'"', 0x00, 0x1f, 0x20, 0xff, 0x80] {
+                for position in 0..7 {
+                    let mut word = [b'a'; 8];
+                    word[position] = first;
+                    word[position + 1] = second;
+                    let expected = word.iter().position(|b| needs(*b));
+                    let mask = escape_mask(u64::from_le_bytes(word));
+                    let lowest = (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize);
+                    assert_eq!(lowest, expected, "{first:#04x},{second:#04x} at {position}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_escapes_like_serde_json(text in any::<String>()) {
+            prop_assert_eq!(ours(&text), serde_string(&text));
+        }
+
+        #[test]
+        fn ascii_with_escapes_escapes_like_serde_json(text in "[a-z\"\\\\\\x00-\\x1f\\x7f é]{0,64}") {
+            prop_assert_eq!(ours(&text), serde_string(&text));
+        }
+    }
+}
