@@ -247,16 +247,23 @@ pub fn write_string(out: &mut String, text: &str) {
 }
 
 /// The eight bytes of `bytes` from `at`, little-endian; past the end, padded with a byte that
-/// needs no escape.
+/// needs no escape. (The tail is read without a copy through memory: a short store followed by a
+/// wide load stalls, and every string has a tail.)
 fn word_at(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(word) => u64::from_le_bytes(word.try_into().expect("eight bytes")),
-        None => {
-            let mut word = [b'a'; 8];
-            let rest = &bytes[at..];
-            word[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(word)
-        }
+    const PADDING: u64 = u64::from_ne_bytes([b'a'; 8]);
+    let read = |word: &[u8]| u64::from_le_bytes(word.try_into().expect("eight bytes"));
+    if let Some(word) = bytes.get(at..at + 8) {
+        return read(word);
+    }
+    let rest = &bytes[at..];
+    if bytes.len() >= 8 {
+        // The last eight bytes, shifted so that `at` comes first, the top padded.
+        let seen = 8 - rest.len();
+        (read(&bytes[bytes.len() - 8..]) >> (8 * seen)) | (PADDING << (8 * rest.len()))
+    } else {
+        rest.iter()
+            .rev()
+            .fold(PADDING, |word, byte| (word << 8) | u64::from(*byte))
     }
 }
 
@@ -324,11 +331,19 @@ mod tests {
     }
 
     #[test]
-    fn escapes_at_every_offset_of_a_word() {
-        for at in 0..20 {
-            let mut text = "x".repeat(20);
-            text.replace_range(at..=at, "\"");
-            assert_eq!(ours(&text), serde_string(&text), "quote at {at}");
+    fn escapes_at_every_offset_of_every_length() {
+        for length in 1..=25 {
+            for at in 0..length {
+                for escape in ["\"", "\n", "\u{1}"] {
+                    let mut text = "x".repeat(length);
+                    text.replace_range(at..=at, escape);
+                    assert_eq!(
+                        ours(&text),
+                        serde_string(&text),
+                        "{escape:?} at {at} of {length}"
+                    );
+                }
+            }
         }
     }
 
