@@ -1,6 +1,7 @@
 //! Throughput of `normalise` + serialize (what the emitter does per observation) on the fixture
 //! mix: the seed scenarios plus the real-event corpus when it is present. Target ≥ 300k events/s
-//! on one core; figures in docs/performance.md.
+//! on one core; figures in docs/performance.md. To compare two versions on a machine whose speed
+//! drifts, use `examples/normalise_loop.rs` instead (see there).
 
 use std::path::PathBuf;
 
@@ -61,6 +62,21 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // One event at a time, each copied just before it is normalised: like the emitter, which
+    // normalises each event right after decoding it, while it is still in the CPU's cache.
+    let mut next = events.iter().cycle();
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("normalise+serialize one event at a time", |b| {
+        b.iter_batched(
+            || next.next().expect("the mix is not empty").clone(),
+            |event| {
+                let record = normalise_owned(event, &ctx).expect("fixtures are events");
+                record.to_line().len()
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("normalise+serialize fixture mix, borrowed input", |b| {
         b.iter(|| {
             let mut bytes = 0;

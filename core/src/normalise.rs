@@ -368,6 +368,7 @@ fn string_map(value: Value) -> BTreeMap<String, String> {
 }
 
 /// A string, or the text of a number or boolean; `None` for null, objects and arrays.
+#[inline]
 fn into_text(value: Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s),
@@ -378,6 +379,7 @@ fn into_text(value: Value) -> Option<String> {
 }
 
 /// A time field kept verbatim as text; `{}` (a zero MicroTime some servers print) is absent.
+#[inline]
 fn into_time_text(value: Value) -> Option<String> {
     match value {
         Value::String(s) if !s.is_empty() => Some(s),
@@ -433,10 +435,23 @@ struct EventFields {
     creation_timestamp: Option<Value>,
 }
 
+/// The events.k8s.io names of fields core/v1 also has, used where the core/v1 name is absent.
+/// (A struct of its own: a second `EventFields` would be twice the memory to fill per event.)
+#[derive(Default)]
+struct EventsApiFields {
+    regarding: Option<Value>,
+    note: Option<Value>,
+    deprecated_count: Option<Value>,
+    deprecated_source: Option<Value>,
+    deprecated_first_timestamp: Option<Value>,
+    deprecated_last_timestamp: Option<Value>,
+    reporting_controller: Option<Value>,
+}
+
 impl EventFields {
     fn read(object: Map<String, Value>) -> Self {
         let mut fields = Self::default();
-        let mut events_api = Self::default();
+        let mut events_api = EventsApiFields::default();
         for (key, value) in object {
             if value.is_null() {
                 continue;
@@ -446,23 +461,23 @@ impl EventFields {
                 "apiVersion" => &mut fields.api_version,
                 "metadata" => &mut fields.metadata,
                 "involvedObject" => &mut fields.involved_object,
-                "regarding" => &mut events_api.involved_object,
+                "regarding" => &mut events_api.regarding,
                 "reason" => &mut fields.reason,
                 "message" => &mut fields.message,
-                "note" => &mut events_api.message,
+                "note" => &mut events_api.note,
                 "type" => &mut fields.event_type,
                 "count" => &mut fields.count,
-                "deprecatedCount" => &mut events_api.count,
+                "deprecatedCount" => &mut events_api.deprecated_count,
                 "source" => &mut fields.source,
-                "deprecatedSource" => &mut events_api.source,
+                "deprecatedSource" => &mut events_api.deprecated_source,
                 "firstTimestamp" => &mut fields.first_timestamp,
-                "deprecatedFirstTimestamp" => &mut events_api.first_timestamp,
+                "deprecatedFirstTimestamp" => &mut events_api.deprecated_first_timestamp,
                 "lastTimestamp" => &mut fields.last_timestamp,
-                "deprecatedLastTimestamp" => &mut events_api.last_timestamp,
+                "deprecatedLastTimestamp" => &mut events_api.deprecated_last_timestamp,
                 "eventTime" => &mut fields.event_time,
                 "series" => &mut fields.series,
                 "reportingComponent" => &mut fields.reporting_component,
-                "reportingController" => &mut events_api.reporting_component,
+                "reportingController" => &mut events_api.reporting_controller,
                 "reportingInstance" => &mut fields.reporting_instance,
                 "action" => &mut fields.action,
                 "related" => &mut fields.related,
@@ -475,15 +490,19 @@ impl EventFields {
             };
             *slot = Some(value);
         }
-        fields.involved_object = fields.involved_object.or(events_api.involved_object);
-        fields.message = fields.message.or(events_api.message);
-        fields.count = fields.count.or(events_api.count);
-        fields.source = fields.source.or(events_api.source);
-        fields.first_timestamp = fields.first_timestamp.or(events_api.first_timestamp);
-        fields.last_timestamp = fields.last_timestamp.or(events_api.last_timestamp);
+        fields.involved_object = fields.involved_object.or(events_api.regarding);
+        fields.message = fields.message.or(events_api.note);
+        fields.count = fields.count.or(events_api.deprecated_count);
+        fields.source = fields.source.or(events_api.deprecated_source);
+        fields.first_timestamp = fields
+            .first_timestamp
+            .or(events_api.deprecated_first_timestamp);
+        fields.last_timestamp = fields
+            .last_timestamp
+            .or(events_api.deprecated_last_timestamp);
         fields.reporting_component = fields
             .reporting_component
-            .or(events_api.reporting_component);
+            .or(events_api.reporting_controller);
         fields
     }
 }
@@ -559,6 +578,21 @@ mod tests {
         assert_eq!(r.reporter.component.as_deref(), Some("kubelet"));
         assert_eq!(r.reporter.instance.as_deref(), Some("node-1"));
         assert_eq!(r.reporting_component.as_deref(), Some(""), "kept verbatim");
+    }
+
+    #[test]
+    fn go_field_names_map_to_api_names() {
+        assert_eq!(api_name("InvolvedObject"), "involvedObject");
+        assert_eq!(api_name("UID"), "uid");
+        assert_eq!(api_name("APIVersion"), "apiVersion");
+        assert_eq!(
+            api_name("LastObservedTime"),
+            "lastObservedTime",
+            "by the scan"
+        );
+        assert_eq!(api_name("REASON"), "reason", "any capitalisation");
+        assert_eq!(api_name("reason"), "reason");
+        assert_eq!(api_name("Unknown"), "Unknown");
     }
 
     #[test]
