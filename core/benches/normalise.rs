@@ -3,46 +3,18 @@
 //! on one core; figures in docs/performance.md. To compare two versions on a machine whose speed
 //! drifts, use `examples/normalise_loop.rs` instead (see there).
 
-use std::path::PathBuf;
-
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use eventkeeper_core::event_input::{Entry, for_each_entry};
+use eventkeeper_core::fixtures::benchmark_mix;
 use eventkeeper_core::normalise::normalise_owned;
 use eventkeeper_core::{Context, Origin, normalise};
-use serde_json::Value;
 
 /// The catch-up ships with mimalloc (the emitter with the system allocator: see
 /// docs/performance.md); this measures the normalise code, not the allocator choice.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Ordinary events: every seed fixture and real corpus file, no pathological edge cases.
-fn event_mix() -> Vec<Value> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let corpus = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/real-events"));
-    let mut events = Vec::new();
-    for dir in [root.join("tests/fixtures/seeds"), corpus] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("note: {} absent, benchmarking without it", dir.display());
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for_each_entry(&text, |e| {
-                if let Entry::Event(_, event) = e {
-                    events.push(event);
-                }
-            });
-        }
-    }
-    events
-}
-
 fn bench(c: &mut Criterion) {
-    let events = event_mix();
+    let events = benchmark_mix();
     let ctx = Context::new("bench", Origin::Watch);
     let mut group = c.benchmark_group("normalise");
     group.throughput(Throughput::Elements(events.len() as u64));

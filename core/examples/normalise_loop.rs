@@ -5,10 +5,9 @@
 //!
 //! `cargo run --release -p eventkeeper-core --example normalise_loop -- [rounds]`
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use eventkeeper_core::event_input::{Entry, for_each_entry};
+use eventkeeper_core::fixtures::benchmark_mix;
 use eventkeeper_core::normalise::normalise_owned;
 use eventkeeper_core::{Context, Origin};
 
@@ -17,25 +16,7 @@ use eventkeeper_core::{Context, Origin};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let corpus = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/real-events"));
-    let mut events = Vec::new();
-    for dir in [root.join("tests/fixtures/seeds"), corpus] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("note: {} absent, running without it", dir.display());
-            continue;
-        };
-        for entry in entries.flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            for_each_entry(&text, |entry| {
-                if let Entry::Event(_, event) = entry {
-                    events.push(event);
-                }
-            });
-        }
-    }
+    let events = benchmark_mix();
     let rounds: usize = match std::env::args().nth(1).map(|a| a.parse()) {
         None => 400,
         Some(Ok(rounds)) => rounds,

@@ -4,7 +4,11 @@
 //! Built as core/v1 Event JSON (what the API server returns), not as records, so tests go through
 //! `normalise` exactly as production does. Available to other crates with the `fixtures` feature.
 
+use std::path::PathBuf;
+
 use serde_json::{Value, json};
+
+use crate::event_input::{Entry, for_each_entry};
 
 /// Builder for a core/v1 Event as JSON.
 #[derive(Clone, Debug)]
@@ -150,4 +154,30 @@ impl TestEvent {
     pub fn json(self) -> Value {
         self.0
     }
+}
+
+/// The events the normalise benchmark runs on, decoded: every seed fixture plus every event of
+/// the real-event corpus (`EVENTKEEPER_REAL_EVENTS`, else `../shared/real-events`), which is
+/// left out with a note when absent.
+pub fn benchmark_mix() -> Vec<Value> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let corpus = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/real-events"));
+    let mut events = Vec::new();
+    for dir in [root.join("tests/fixtures/seeds"), corpus] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("note: {} absent, benchmarking without it", dir.display());
+            continue;
+        };
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for_each_entry(&text, |entry| {
+                if let Entry::Event(_, event) = entry {
+                    events.push(event);
+                }
+            });
+        }
+    }
+    events
 }
