@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{Emitter, Sim, wait_for};
+use support::{Sim, start_emitter, wait_for};
 
 const LONG: Duration = Duration::from_secs(3600);
 
@@ -92,7 +92,7 @@ fn more_writes(sim: &Sim, n: u64) {
 fn emitter_run(n: u64) -> (f64, f64) {
     let (sim, live) = filled_sim(n, 4 * n);
     let start = Instant::now();
-    let emitter = Emitter::start(
+    let emitter = start_emitter(
         &sim,
         "bench",
         std::path::Path::new("/dev/null"),

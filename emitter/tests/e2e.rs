@@ -56,7 +56,7 @@ fn kill_9_at_random_moments_loses_nothing() {
         "500ms",
     ]);
     let out = sim.dir.path().join("stdout.jsonl");
-    let mut emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     // From the first checkpoint on, a restart resumes the watch instead of listing again.
     wait_for(Duration::from_secs(10), "the first checkpoint", || {
@@ -101,7 +101,7 @@ fn kill_9_at_random_moments_loses_nothing() {
 fn forced_410s_and_closed_watches_lose_nothing() {
     let sim = Sim::start(&["--bookmark-interval", "300ms"]);
     let out = sim.dir.path().join("stdout.jsonl");
-    let emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    let emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     // Repeats with closed watches: every watch ends after 97 events and resumes from its
     // position, so every version of every event must come through.
@@ -144,9 +144,9 @@ fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
     let sim = Sim::start(&["--bookmark-interval", "300ms"]);
     let out_a = sim.dir.path().join("a.jsonl");
     let out_b = sim.dir.path().join("b.jsonl");
-    let mut a = Emitter::start(&sim, "pod-a", &out_a, &[]);
+    let mut a = start_emitter(&sim, "pod-a", &out_a, &[]);
     a.wait_leader(Duration::from_secs(10));
-    let b = Emitter::start(&sim, "pod-b", &out_b, &[]);
+    let b = start_emitter(&sim, "pod-b", &out_b, &[]);
     wait_for(Duration::from_secs(10), "the standby to be ready", || {
         b.probe("/readyz")
             .filter(|(s, body)| *s == 200 && body == "standby")
@@ -180,7 +180,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
     // newer than the checkpoint.
     let sim = Sim::start(&["--watch-history", "500", "--bookmark-interval", "300ms"]);
     let out = sim.dir.path().join("stdout.jsonl");
-    let mut emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     sim.generate(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
     sim.wait_generated(1500, Duration::from_secs(60));
@@ -195,7 +195,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
         sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
     }
     sim.wait_generated(1500 + 3000, Duration::from_secs(60));
-    let _emitter = Emitter::start(&sim, "pod-a", &out, &[]);
+    let _emitter = start_emitter(&sim, "pod-a", &out, &[]);
     let all = all_observations(&sim);
     let c = settle(&all, &[&out], Duration::from_secs(30));
     assert_lossless(&c, 0);
@@ -210,7 +210,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
 fn filters_keep_exactly_the_matching_observations() {
     let sim = Sim::start(&["--bookmark-interval", "300ms"]);
     let out = sim.dir.path().join("stdout.jsonl");
-    let emitter = Emitter::start(
+    let emitter = start_emitter(
         &sim,
         "pod-a",
         &out,
@@ -255,7 +255,7 @@ fn filters_keep_exactly_the_matching_observations() {
 fn oversized_events_are_cut_to_the_line_budget() {
     let sim = Sim::start(&[]);
     let out = sim.dir.path().join("stdout.jsonl");
-    let emitter = Emitter::start(&sim, "pod-a", &out, &["--max-line-bytes", "2048"]);
+    let emitter = start_emitter(&sim, "pod-a", &out, &["--max-line-bytes", "2048"]);
     emitter.wait_leader(Duration::from_secs(10));
     let huge = "x".repeat(100_000);
     sim.post(
@@ -286,7 +286,7 @@ fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
     let sim = Sim::start(&[]);
     let out = sim.dir.path().join("stdout.jsonl");
     // A flush interval far longer than the test: only the shutdown flush can write the lines.
-    let mut emitter = Emitter::start(
+    let mut emitter = start_emitter(
         &sim,
         "pod-a",
         &out,
@@ -345,9 +345,9 @@ fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
         "--retry-period",
         "1s",
     ];
-    let leader = Emitter::start(&sim, "pod-a", &out, &slow_lease);
+    let leader = start_emitter(&sim, "pod-a", &out, &slow_lease);
     leader.wait_leader(Duration::from_secs(10));
-    let standby = Emitter::start(
+    let standby = start_emitter(
         &sim,
         "pod-b",
         &sim.dir.path().join("b.jsonl"),

@@ -779,7 +779,7 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     // SIGTERM: the emitter releases the Lease, so the backfill lists at once.
-    assert!(emitter.terminate());
+    assert!(emitter.terminate(Duration::from_secs(15)).success());
     generate(
         &sim,
         100,

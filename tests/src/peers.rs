@@ -20,18 +20,29 @@ pub fn target_profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of a workspace binary, building it first when it is missing (once per test process).
+/// Path of a workspace binary, built (or found fresh: cargo does nothing then) once per test
+/// process, in the test's own profile and target directory. Never a stale copy: a test of
+/// another crate that runs `eventkeeper-emitter` gets the emitter as the source is now.
 pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let path = target_profile_dir().join(name);
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let profile_dir = target_profile_dir();
+    let path = profile_dir.join(name);
+    if !built.iter().any(|b| b == name) {
+        let mut build = Command::new(env!("CARGO"));
+        build
             .args(["build", "-p", package, "--bin", name])
-            .current_dir(crate::repo_root())
-            .status()
-            .expect("cargo runs");
+            .current_dir(crate::repo_root());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            build.env("CARGO_TARGET_DIR", target);
+        }
+        let status = build.status().expect("cargo runs");
         assert!(status.success(), "building {name} failed");
+        assert!(path.exists(), "{} missing after the build", path.display());
+        built.push(name.to_owned());
     }
     path
 }
@@ -178,70 +189,61 @@ pub const FAST_LEASE: [&str; 8] = [
 ];
 
 /// A running emitter whose stdout is appended to a file (like a container log; stderr goes
-/// next to it with the extension `log`).
+/// next to it with the extension `log`). Restarts keep appending to the same files.
 pub struct EmitterProcess {
     child: Child,
     /// Health port on 127.0.0.1.
     pub port: u16,
     /// Where stdout goes.
     pub out: PathBuf,
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+    args: Vec<String>,
 }
 
 impl EmitterProcess {
-    /// Starts `eventkeeper-emitter run` against `kubeconfig` as `identity` (cluster `demo`,
-    /// [`FAST_LEASE`] timings, then `extra`), and waits until its health port answers.
+    /// Starts the workspace's `eventkeeper-emitter run` against `kubeconfig` as `identity`
+    /// (cluster `demo`, [`FAST_LEASE`] timings unless `extra` sets them, then `extra`), and
+    /// waits until its health port answers.
     pub fn start(kubeconfig: &Path, identity: &str, out: &Path, extra: &[&str]) -> Self {
-        let open = |path: PathBuf| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .expect("output file")
-        };
+        let binary = workspace_binary("eventkeeper-emitter", "eventkeeper-emitter");
+        Self::start_binary(&binary, kubeconfig, identity, out, extra)
+    }
+
+    /// [`Self::start`] with a given binary (the emitter's own tests pass the one cargo built
+    /// for them).
+    pub fn start_binary(
+        binary: &Path,
+        kubeconfig: &Path,
+        identity: &str,
+        out: &Path,
+        extra: &[&str],
+    ) -> Self {
+        let mut args: Vec<String> = vec!["--identity".into(), identity.into()];
+        for flag in FAST_LEASE.chunks(2) {
+            if !extra.contains(&flag[0]) {
+                args.extend(flag.iter().map(|s| (*s).to_owned()));
+            }
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
         let port = free_port();
-        let child = Command::new(workspace_binary(
-            "eventkeeper-emitter",
-            "eventkeeper-emitter",
-        ))
-        .args(["run", "--cluster-name", "demo", "--log-format", "text"])
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["--identity", identity, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(FAST_LEASE)
-        .args(extra)
-        .env_remove("EVENTKEEPER_NAMESPACES")
-        .env_remove("EVENTKEEPER_INCLUDE")
-        .env_remove("EVENTKEEPER_EXCLUDE")
-        .env_remove("POD_NAMESPACE")
-        .env("EVENTKEEPER_LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(open(out.to_owned())))
-        .stderr(Stdio::from(open(out.with_extension("log"))))
-        .spawn()
-        .expect("the emitter starts");
         let emitter = Self {
-            child,
+            child: spawn_emitter(binary, kubeconfig, &args, out, port),
             port,
             out: out.to_owned(),
+            binary: binary.to_owned(),
+            kubeconfig: kubeconfig.to_owned(),
+            args,
         };
-        wait_until(Duration::from_secs(20), "the emitter's /livez", || {
-            emitter.probe("/livez").map(|_| ())
-        });
+        emitter.wait_live();
         emitter
     }
 
-    /// GET on the health port: (status, body), `None` when it does not answer.
-    pub fn probe(&self, path: &str) -> Option<(u16, String)> {
-        let base = format!("127.0.0.1:{}", self.port);
-        TcpStream::connect(&base).ok()?;
-        Some(http_call(&base, "GET", path, None))
-    }
-
-    /// Whether `/readyz` says this replica leads.
-    pub fn is_leader(&self) -> bool {
-        self.probe("/readyz")
-            .is_some_and(|(status, body)| status == 200 && body == "leader")
+    /// Waits until the health port answers.
+    pub fn wait_live(&self) {
+        wait_until(Duration::from_secs(20), "the emitter's /livez", || {
+            self.probe("/livez").map(|_| ())
+        });
     }
 
     /// Waits until this replica leads.
@@ -251,17 +253,54 @@ impl EmitterProcess {
         });
     }
 
-    /// SIGTERM (the emitter flushes, checkpoints and releases its Lease), and waits for the
-    /// process to end; returns whether it exited 0.
-    pub fn terminate(&mut self) -> bool {
+    /// GET on the health port: (status, body), `None` when it does not answer.
+    pub fn probe(&self, path: &str) -> Option<(u16, String)> {
+        try_http_call(&format!("127.0.0.1:{}", self.port), "GET", path, None).ok()
+    }
+
+    /// Whether `/readyz` says this replica leads.
+    pub fn is_leader(&self) -> bool {
+        self.probe("/readyz")
+            .is_some_and(|(status, body)| status == 200 && body == "leader")
+    }
+
+    /// A metric's value: the first series whose line starts with `series`.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let (_, text) = self.probe("/metrics")?;
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The sum of every series of a metric (all label values).
+    pub fn metric_sum(&self, name: &str) -> Option<f64> {
+        let (_, text) = self.probe("/metrics")?;
+        Some(
+            text.lines()
+                .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum(),
+        )
+    }
+
+    /// Peak resident set size of the process (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// SIGTERM (the emitter flushes, checkpoints and releases its Lease), then waits at most
+    /// `timeout` for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        wait_until(
-            Duration::from_secs(15),
-            "the emitter to exit after SIGTERM",
-            || self.child.try_wait().ok().flatten(),
-        )
-        .success()
+        wait_until(timeout, "the emitter to exit after SIGTERM", || {
+            self.child.try_wait().ok().flatten()
+        })
     }
 
     /// SIGKILL, and waits for the process to end.
@@ -270,16 +309,23 @@ impl EmitterProcess {
         let _ = self.child.wait();
     }
 
-    /// The records the emitter wrote so far (every complete line must parse).
+    /// SIGKILL, then the same binary, flags and identity again (on a new health port).
+    pub fn kill_and_restart(&mut self) {
+        self.kill9();
+        self.port = free_port();
+        self.child = spawn_emitter(
+            &self.binary,
+            &self.kubeconfig,
+            &self.args,
+            &self.out,
+            self.port,
+        );
+        self.wait_live();
+    }
+
+    /// The records the emitter wrote so far.
     pub fn records(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-        // A line still being written has no newline yet.
-        let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
-        complete
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line ({e}): {l:.200}")))
-            .collect()
+        read_records(&self.out)
     }
 }
 
@@ -288,6 +334,56 @@ impl Drop for EmitterProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn_emitter(
+    binary: &Path,
+    kubeconfig: &Path,
+    args: &[String],
+    out: &Path,
+    port: u16,
+) -> Child {
+    let open = |path: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("output file")
+    };
+    let log = if out == Path::new("/dev/null") {
+        out.to_owned()
+    } else {
+        out.with_extension("log")
+    };
+    Command::new(binary)
+        .args(["run", "--cluster-name", "demo", "--log-format", "text"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .env_remove("EVENTKEEPER_NAMESPACES")
+        .env_remove("EVENTKEEPER_INCLUDE")
+        .env_remove("EVENTKEEPER_EXCLUDE")
+        .env_remove("POD_NAMESPACE")
+        .env("EVENTKEEPER_LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(open(out)))
+        .stderr(Stdio::from(open(&log)))
+        .spawn()
+        .expect("the emitter starts")
+}
+
+/// The records in an emitter's output file: every complete line, parsed (a line that does not
+/// parse fails the test; a last line still being written is left for the next read).
+pub fn read_records(out: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    complete
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line ({e}): {l:.200}")))
+        .collect()
 }
 
 /// The secret key test clients sign with (moto accepts any; the simulator can verify it).
@@ -361,6 +457,16 @@ pub fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 request to a plain-HTTP server; returns status and body.
 pub fn http_call(base: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    send(base, method, path, body, &[]).unwrap_or_else(|e| panic!("{method} {base}{path}: {e}"))
+}
+
+/// [`http_call`] for a server that may be going away (a probe): `Err` instead of a panic.
+pub fn try_http_call(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     send(base, method, path, body, &[])
 }
 
@@ -371,7 +477,7 @@ pub fn http_call_with_headers(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
-    send(base, method, path, None, headers)
+    send(base, method, path, None, headers).unwrap_or_else(|e| panic!("{method} {base}{path}: {e}"))
 }
 
 fn send(
@@ -380,12 +486,10 @@ fn send(
     path: &str,
     body: Option<&Value>,
     headers: &[(&str, &str)],
-) -> (u16, String) {
+) -> std::io::Result<(u16, String)> {
     let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
     let extra: String = headers
         .iter()
@@ -405,10 +509,9 @@ fn send(
         stream,
         "{method} {path} HTTP/1.1\r\n{host_line}Connection: close\r\n{extra}{content_type}Content-Length: {}\r\n\r\n{payload}",
         payload.len()
-    )
-    .expect("write request");
+    )?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read response");
+    stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -419,14 +522,12 @@ fn send(
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    (
-        status,
-        if chunked {
-            dechunk(rest)
-        } else {
-            rest.to_owned()
-        },
-    )
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Ok((status, body))
 }
 
 fn dechunk(mut body: &str) -> String {

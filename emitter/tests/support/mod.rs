@@ -5,7 +5,6 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -48,7 +47,9 @@ pub fn sim_bin() -> PathBuf {
 }
 
 // The workspace's shared test harness has these; this one adds the emitter-specific parts.
-pub use eventkeeper_tests::peers::{FAST_LEASE, free_port, wait_until as wait_for};
+pub use eventkeeper_tests::peers::{
+    EmitterProcess, read_records as records, wait_until as wait_for,
+};
 
 /// Minimal HTTP/1.1 request; returns (status, body). Bounded by a 20 s timeout.
 pub fn http(
@@ -243,180 +244,10 @@ impl Drop for Sim {
     }
 }
 
-/// An emitter process whose stdout is appended to a file (like a container log).
-pub struct Emitter {
-    child: Child,
-    /// Health port.
-    pub port: u16,
-    /// Where stdout goes (appended across restarts).
-    pub out: PathBuf,
-    args: Vec<String>,
-    kubeconfig: PathBuf,
-}
-
-impl Emitter {
-    /// Starts an emitter against `sim` with `identity`, writing stdout to `out`.
-    pub fn start(sim: &Sim, identity: &str, out: &Path, extra: &[&str]) -> Self {
-        let mut args: Vec<String> = vec!["--identity".into(), identity.into()];
-        for pair in FAST_LEASE.chunks(2) {
-            if !extra.contains(&pair[0]) {
-                args.extend(pair.iter().map(|s| (*s).to_owned()));
-            }
-        }
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let port = free_port();
-        let emitter = Self {
-            child: spawn_emitter(&sim.kubeconfig, &args, out, port),
-            port,
-            out: out.to_owned(),
-            args,
-            kubeconfig: sim.kubeconfig.clone(),
-        };
-        emitter.wait_live();
-        emitter
-    }
-
-    /// Waits until the health port answers.
-    pub fn wait_live(&self) {
-        wait_for(Duration::from_secs(20), "the emitter's /livez", || {
-            self.probe("/livez").map(|_| ())
-        });
-    }
-
-    /// Waits until this replica leads.
-    pub fn wait_leader(&self, timeout: Duration) {
-        wait_for(timeout, "the emitter to lead", || {
-            self.is_leader().then_some(())
-        });
-    }
-
-    /// Kills the process with SIGKILL and starts it again with the same flags and identity.
-    pub fn kill_and_restart(&mut self) {
-        self.kill9();
-        let port = free_port();
-        self.child = spawn_emitter(&self.kubeconfig, &self.args, &self.out, port);
-        self.port = port;
-        self.wait_live();
-    }
-
-    /// SIGKILL.
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM, then waits (bounded) for the exit status.
-    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        wait_for(timeout, "the emitter to exit after SIGTERM", || {
-            self.child.try_wait().ok().flatten()
-        })
-    }
-
-    /// GET on the health port: (status, body).
-    pub fn probe(&self, path: &str) -> Option<(u16, String)> {
-        http("GET", &format!("127.0.0.1:{}", self.port), path, None)
-            .ok()
-            .map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned()))
-    }
-
-    /// Whether /readyz says this replica leads.
-    pub fn is_leader(&self) -> bool {
-        self.probe("/readyz")
-            .is_some_and(|(s, b)| s == 200 && b == "leader")
-    }
-
-    /// The sum of every series of a metric (all label values).
-    pub fn metric_sum(&self, name: &str) -> Option<f64> {
-        let (_, text) = self.probe("/metrics")?;
-        Some(
-            text.lines()
-                .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum(),
-        )
-    }
-
-    /// Peak resident set size of the process (VmHWM), in KiB.
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-    }
-
-    /// A metric's value (the first series whose line starts with `series`).
-    pub fn metric(&self, series: &str) -> Option<f64> {
-        let (_, text) = self.probe("/metrics")?;
-        text.lines()
-            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-    }
-}
-
-impl Drop for Emitter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_emitter(kubeconfig: &Path, args: &[String], out: &Path, port: u16) -> Child {
-    let stdout = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .expect("output file");
-    let log_path = if out == Path::new("/dev/null") {
-        out.to_owned()
-    } else {
-        out.with_extension("log")
-    };
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .expect("log file");
-    Command::new(emitter_bin())
-        .args([
-            "run",
-            "--cluster-name",
-            "e2e",
-            "--log-format",
-            "text",
-            "--kubeconfig",
-        ])
-        .arg(kubeconfig)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .env_remove("EVENTKEEPER_NAMESPACES")
-        .env_remove("EVENTKEEPER_INCLUDE")
-        .env_remove("EVENTKEEPER_EXCLUDE")
-        .env("EVENTKEEPER_LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("emitter starts")
-}
-
-/// The lines an emitter wrote: parsed records (a line that does not parse fails the test).
-pub fn records(out: &Path) -> Vec<Value> {
-    let Ok(file) = File::open(out) else {
-        return Vec::new();
-    };
-    BufReader::new(file)
-        .lines()
-        .map(|l| l.expect("readable output"))
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            serde_json::from_str(&l)
-                .unwrap_or_else(|e| panic!("broken output line ({e}): {l:.200}"))
-        })
-        .collect()
+/// The emitter under test (the binary cargo built for these tests) against `sim`; the harness
+/// itself is the workspace's, shared with the other crates' tests.
+pub fn start_emitter(sim: &Sim, identity: &str, out: &Path, extra: &[&str]) -> EmitterProcess {
+    EmitterProcess::start_binary(&emitter_bin(), &sim.kubeconfig, identity, out, extra)
 }
 
 /// (uid, resourceVersion) → how many times.
