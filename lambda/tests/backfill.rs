@@ -6,17 +6,17 @@
 //! simulator's record of every observation: each exactly once.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use eventkeeper_catchup::backfill::{
-    Backfill, BackfillConfig, BackfillError, Decision, Preparation,
+    Backfill, BackfillConfig, BackfillError, Decision, Preparation, Taken,
 };
 use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
 use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_catchup::envelope::Envelope;
-use eventkeeper_catchup::lease_handoff::PendingBatch;
+use eventkeeper_catchup::lease_handoff::{LeaseHandoff, PendingBatch};
 use eventkeeper_catchup::log_batches::{Limits, plan};
 use eventkeeper_tests::peers::{EmitterProcess, MotoServer, SimProcess, wait_until};
 use serde_json::{Value, json};
@@ -233,31 +233,77 @@ fn start_sim() -> SimProcess {
     ])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_after_it() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
+/// What a dead emitter leaves behind: it wrote the Events of `before` (a generator spec),
+/// checkpointed them and was killed; then the Events of `during` arrived, which only a list can
+/// still see.
+/// (Bind `dir` when destructuring: dropping it deletes the emitter's output.)
+struct EmitterGap {
+    sim: SimProcess,
+    /// Holds the emitter's stdout file.
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    client: kube::Client,
+    /// Every observation made while the emitter was up.
+    observed_before: Tally,
+}
+
+async fn emitter_gap(before: Value, during: Value) -> EmitterGap {
     let sim = start_sim();
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("stdout.jsonl");
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        300,
-        json!({"events": 300, "ratePerSec": 0, "objects": 100, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
-    );
+    let events = |spec: &Value| spec["events"].as_u64().expect("a generator spec");
+    let written = events(&before);
+    generate(&sim, written, before);
     kill_when_checkpointed(&mut emitter, &sim);
-    let before = observed(&sim);
+    let observed_before = observed(&sim);
+    generate(&sim, written + events(&during), during);
+    let client = kube_client(&sim).await;
+    EmitterGap {
+        sim,
+        dir,
+        out,
+        client,
+        observed_before,
+    }
+}
 
+/// Prepares the gap and takes the dead emitter's Lease, as a run that finds it free does.
+async fn take_free_lease(
+    backfill: &Backfill,
+    client: &kube::Client,
+    handoff: &LeaseHandoff,
+) -> Taken {
+    let Preparation::Ready(prepared) = backfill.prepare(client, handoff).await.expect("prepare")
+    else {
+        panic!("the dead emitter's Lease is free");
+    };
+    backfill
+        .take(handoff, prepared)
+        .await
+        .expect("take")
+        .expect("nobody else wants the Lease yet")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_after_it() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
     // The emitter is down: new events only (a list shows each event's latest version, so
     // repeats superseded while nobody watches could not be expected anywhere).
-    generate(
-        &sim,
-        700,
+    let EmitterGap {
+        sim,
+        dir,
+        out,
+        observed_before: before,
+        ..
+    } = emitter_gap(
+        json!({"events": 300, "ratePerSec": 0, "objects": 100, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
         json!({"events": 400, "ratePerSec": 0, "objects": 400, "repeatShare": 0.0, "namespaces": ["a", "c"]}),
-    );
+    )
+    .await;
     let down = observed(&sim);
     let output = catchup(&sim, &moto, &dir.path().join("archive"));
     let metrics = emf(&output);
@@ -354,24 +400,17 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
-    emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        100,
+    let EmitterGap {
+        sim,
+        dir: _dir,
+        out,
+        client,
+        ..
+    } = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "repeatShare": 0.3, "namespaces": ["a"]}),
-    );
-    kill_when_checkpointed(&mut emitter, &sim);
-    generate(
-        &sim,
-        400,
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
-    );
-
-    let client = kube_client(&sim).await;
+    )
+    .await;
     let limits = Limits {
         max_events: 40,
         ..Limits::default()
@@ -381,16 +420,8 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
         backfill_config(Duration::from_secs(6), limits),
     );
     let handoff = backfill.handoff(&client);
-    let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
-    else {
-        panic!("the dead emitter's Lease is free");
-    };
-    assert_eq!(prepared.len(), 300);
-    let taken = backfill
-        .take(&handoff, prepared)
-        .await
-        .expect("take")
-        .expect("nobody else wants the Lease yet");
+    let taken = take_free_lease(&backfill, &client, &handoff).await;
+    assert_eq!(taken.entries().len(), 300);
 
     // The emitter returns while the catch-up holds the Lease: more than its own lease duration
     // (2 s) later it still stands by.
@@ -420,23 +451,17 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
-    emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        30,
+    let EmitterGap {
+        sim,
+        dir: _dir,
+        out,
+        client,
+        ..
+    } = emitter_gap(
         json!({"events": 30, "ratePerSec": 0, "objects": 30, "namespaces": ["a"]}),
-    );
-    kill_when_checkpointed(&mut emitter, &sim);
-    generate(
-        &sim,
-        330,
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a"]}),
-    );
-    let client = kube_client(&sim).await;
+    )
+    .await;
     let limits = Limits {
         max_events: 10,
         ..Limits::default()
@@ -446,15 +471,7 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
         backfill_config(Duration::from_secs(2), limits),
     );
     let handoff = backfill.handoff(&client);
-    let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
-    else {
-        panic!("the dead emitter's Lease is free");
-    };
-    let taken = backfill
-        .take(&handoff, prepared)
-        .await
-        .expect("take")
-        .expect("free");
+    let taken = take_free_lease(&backfill, &client, &handoff).await;
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
     // Every API call now takes 100 ms: 30 renewals make the backfill outlast its 2 s hold.
     sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 100})));
@@ -483,24 +500,17 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
-    emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        100,
+    let EmitterGap {
+        sim,
+        dir: _dir,
+        out,
+        client,
+        ..
+    } = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
-    );
-    kill_when_checkpointed(&mut emitter, &sim);
-    generate(
-        &sim,
-        300,
         json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "namespaces": ["a"]}),
-    );
-
-    let client = kube_client(&sim).await;
+    )
+    .await;
     let backfill = Backfill::new(
         sink(&moto).await,
         backfill_config(Duration::from_secs(10), Limits::default()),
@@ -539,7 +549,7 @@ struct Interrupted {
     sim: SimProcess,
     /// Holds the emitter's stdout file.
     _dir: tempfile::TempDir,
-    out: std::path::PathBuf,
+    out: PathBuf,
     client: kube::Client,
     sink: CloudWatchSink,
     limits: Limits,
@@ -556,24 +566,17 @@ async fn interrupted_after_first_batch(
     during: u64,
     max_events: usize,
 ) -> Interrupted {
-    let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
-    emitter.wait_leader(Duration::from_secs(10));
-    generate(
-        &sim,
-        before,
+    let EmitterGap {
+        sim,
+        dir,
+        out,
+        client,
+        ..
+    } = emitter_gap(
         json!({"events": before, "ratePerSec": 0, "objects": before, "namespaces": ["a"]}),
-    );
-    kill_when_checkpointed(&mut emitter, &sim);
-    generate(
-        &sim,
-        before + during,
         json!({"events": during, "ratePerSec": 0, "objects": during, "repeatShare": 0.0, "namespaces": ["a"]}),
-    );
-
-    let client = kube_client(&sim).await;
+    )
+    .await;
     let limits = Limits {
         max_events,
         ..Limits::default()
@@ -584,15 +587,7 @@ async fn interrupted_after_first_batch(
         backfill_config(Duration::from_secs(2), limits),
     );
     let handoff = first_run.handoff(&client);
-    let Preparation::Ready(prepared) = first_run.prepare(&client, &handoff).await.expect("prepare")
-    else {
-        panic!("the dead emitter's Lease is free");
-    };
-    let taken = first_run
-        .take(&handoff, prepared)
-        .await
-        .expect("take")
-        .expect("free");
+    let taken = take_free_lease(&first_run, &client, &handoff).await;
     let after = taken.checkpoint().expect("the emitter checkpointed");
     let batches = plan(taken.entries(), limits);
     let planned = batches.len();
