@@ -79,14 +79,14 @@ fn filled_sim(n: u64, history: u64) -> (Sim, u64) {
         "--continue-ttl",
         "10h",
     ]);
-    sim.generate(json!({"events": n, "ratePerSec": 0.0, "objects": 1000, "repeatShare": 0.0, "namespaces": ["a", "b", "c", "d"]}));
+    sim.start_generating(json!({"events": n, "ratePerSec": 0.0, "objects": 1000, "repeatShare": 0.0, "namespaces": ["a", "b", "c", "d"]}));
     sim.wait_generated(n, LONG);
     let live = sim.status()["liveEvents"].as_u64().unwrap_or(0);
     (sim, live)
 }
 
 fn more_writes(sim: &Sim, n: u64) {
-    sim.generate(json!({"events": n, "ratePerSec": 0.0, "objects": 1000, "repeatShare": 0.3, "namespaces": ["a", "b", "c", "d"]}));
+    sim.start_generating(json!({"events": n, "ratePerSec": 0.0, "objects": 1000, "repeatShare": 0.3, "namespaces": ["a", "b", "c", "d"]}));
 }
 
 fn emitter_run(n: u64) -> (f64, f64) {

@@ -60,11 +60,11 @@ fn kill_9_at_random_moments_loses_nothing() {
     emitter.wait_leader(Duration::from_secs(10));
     // From the first checkpoint on, a restart resumes the watch instead of listing again.
     wait_for(Duration::from_secs(10), "the first checkpoint", || {
-        sim.lease("eventkeeper")["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+        sim.lease("default", "eventkeeper").expect("the Lease")["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
             .as_str()
             .map(|_| ())
     });
-    sim.generate(json!({"events": events, "ratePerSec": rate, "objects": 300, "repeatShare": 0.3, "namespaces": ["a", "b", "c"]}));
+    sim.start_generating(json!({"events": events, "ratePerSec": rate, "objects": 300, "repeatShare": 0.3, "namespaces": ["a", "b", "c"]}));
     let mut rng = Rng::new();
     let run_for = Duration::from_secs_f64(events as f64 / rate);
     let mut at = Vec::new();
@@ -106,7 +106,9 @@ fn forced_410s_and_closed_watches_lose_nothing() {
     // Repeats with closed watches: every watch ends after 97 events and resumes from its
     // position, so every version of every event must come through.
     sim.faults(json!({"closeWatchesAfter": 97}));
-    sim.generate(json!({"events": 3000, "ratePerSec": 3000.0, "objects": 200, "repeatShare": 0.3}));
+    sim.start_generating(
+        json!({"events": 3000, "ratePerSec": 3000.0, "objects": 200, "repeatShare": 0.3}),
+    );
     sim.wait_generated(3000, Duration::from_secs(60));
     // Caught up before the first forced 410: a relist can only see the latest version of an
     // event, so versions superseded meanwhile could not be expected.
@@ -118,7 +120,7 @@ fn forced_410s_and_closed_watches_lose_nothing() {
     // and must write only what is newer than what was already written.
     for round in 0..4u64 {
         sim.faults(json!({"goneNextWatch": true}));
-        sim.generate(json!({"events": 700, "ratePerSec": 2000.0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}));
+        sim.start_generating(json!({"events": 700, "ratePerSec": 2000.0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}));
         sim.wait_generated(3000 + 700 * (round + 1), Duration::from_secs(60));
         settle(&all_observations(&sim), &[&out], Duration::from_secs(30));
     }
@@ -151,7 +153,9 @@ fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
         b.probe("/readyz")
             .filter(|(s, body)| *s == 200 && body == "standby")
     });
-    sim.generate(json!({"events": 6000, "ratePerSec": 2000.0, "objects": 200, "repeatShare": 0.3}));
+    sim.start_generating(
+        json!({"events": 6000, "ratePerSec": 2000.0, "objects": 200, "repeatShare": 0.3}),
+    );
     std::thread::sleep(Duration::from_millis(1200));
     a.kill9();
     let killed = std::time::Instant::now();
@@ -182,7 +186,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
     let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
-    sim.generate(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
+    sim.start_generating(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
     sim.wait_generated(1500, Duration::from_secs(60));
     let before = all_observations(&sim);
     assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
@@ -192,7 +196,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
     // Ten simulated minutes of traffic while no replica runs.
     for _ in 0..10 {
         sim.post("/_sim/clock", json!({"advanceSeconds": 60}));
-        sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
+        sim.start_generating(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
     }
     sim.wait_generated(1500 + 3000, Duration::from_secs(60));
     let _emitter = start_emitter(&sim, "pod-a", &out, &[]);
@@ -224,7 +228,7 @@ fn filters_keep_exactly_the_matching_observations() {
         ],
     );
     emitter.wait_leader(Duration::from_secs(10));
-    sim.generate(json!({"events": 2000, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2, "warningShare": 0.4,
+    sim.start_generating(json!({"events": 2000, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2, "warningShare": 0.4,
                         "namespaces": ["kube-system", "team-a", "default"]}));
     sim.wait_generated(2000, Duration::from_secs(60));
     let observations = sim.observations();
@@ -293,7 +297,9 @@ fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
         &["--flush-interval", "1h", "--checkpoint-interval", "1h"],
     );
     emitter.wait_leader(Duration::from_secs(10));
-    sim.generate(json!({"events": 120, "ratePerSec": 0.0, "objects": 50, "repeatShare": 0.3}));
+    sim.start_generating(
+        json!({"events": 120, "ratePerSec": 0.0, "objects": 50, "repeatShare": 0.3}),
+    );
     sim.wait_generated(120, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -305,7 +311,7 @@ fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
     let expected = all_observations(&sim);
     let c = compare(&expected, &tally_records(&records(&out)));
     assert_lossless(&c, 0);
-    let lease = sim.lease("eventkeeper");
+    let lease = sim.lease("default", "eventkeeper").expect("the Lease");
     let checkpoint: u64 = lease["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
         .as_str()
         .unwrap()

@@ -153,7 +153,7 @@ fn checkpoint(sim: &SimProcess) -> Option<u64> {
 
 fn generate(sim: &SimProcess, total: u64, spec: Value) {
     sim.admin("POST", "/_sim/generate", Some(&spec));
-    sim.wait_generated(total);
+    sim.wait_generated(total, Duration::from_secs(120));
 }
 
 /// Asserts that `written` holds every observation exactly once, and nothing else.

@@ -62,7 +62,9 @@ pub struct SimProcess {
     pub url: String,
     /// A kubeconfig that points at it.
     pub kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
+    /// The test's scratch directory: the kubeconfig, the simulator's log (`sim.log`), and room
+    /// for the test's own outputs. Copied aside when the test fails.
+    pub dir: tempfile::TempDir,
 }
 
 impl SimProcess {
@@ -70,12 +72,14 @@ impl SimProcess {
     pub fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
+        let log = std::fs::File::create(dir.path().join("sim.log")).expect("log file");
         let mut child = Command::new(sim_binary())
             .args(["--listen", "127.0.0.1:0", "--kubeconfig-out"])
             .arg(&kubeconfig)
+            .args(["--log-level", "warn"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("the simulator starts");
         let mut first = String::new();
@@ -91,7 +95,7 @@ impl SimProcess {
             child,
             url,
             kubeconfig,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -105,22 +109,41 @@ impl SimProcess {
         text
     }
 
+    /// POST to the admin API; the answer as JSON (`null` when it is not JSON).
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        serde_json::from_str(&self.admin("POST", path, Some(&body))).unwrap_or(Value::Null)
+    }
+
+    /// `/_sim/status`: live events, generation progress, ...
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.admin("GET", "/_sim/status", None)).expect("status JSON")
+    }
+
+    /// Sets faults (`/_sim/faults`).
+    pub fn faults(&self, faults: Value) {
+        self.post("/_sim/faults", faults);
+    }
+
+    /// Starts generating load and returns at once (see [`Self::wait_generated`]).
+    pub fn start_generating(&self, spec: Value) {
+        self.post("/_sim/generate", spec);
+    }
+
     /// Generates load and waits until the generator is done.
     pub fn generate(&self, spec: Value) {
-        self.admin("POST", "/_sim/generate", Some(&spec));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let status: Value = serde_json::from_str(&self.admin("GET", "/_sim/status", None))
-                .expect("status JSON");
-            if status["generating"] == false {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "generation did not finish: {status}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.start_generating(spec);
+        wait_until(Duration::from_secs(120), "the generator to finish", || {
+            (self.status()["generating"] == false).then_some(())
+        });
+    }
+
+    /// Waits until no generation runs and at least `writes` were generated in total.
+    pub fn wait_generated(&self, writes: u64, timeout: Duration) {
+        wait_until(timeout, "the generator to finish", || {
+            let status = self.status();
+            (status["generated"].as_u64() >= Some(writes) && status["generating"] == false)
+                .then_some(())
+        });
     }
 
     /// The Lease `namespace/name` as the API returns it (`None` when it does not exist).
@@ -134,17 +157,6 @@ impl SimProcess {
         }
     }
 
-    /// Waits until a generation started with `POST /_sim/generate` is done and at least
-    /// `writes` were generated in total.
-    pub fn wait_generated(&self, writes: u64) {
-        wait_until(Duration::from_secs(120), "the generator to finish", || {
-            let status: Value = serde_json::from_str(&self.admin("GET", "/_sim/status", None))
-                .expect("status JSON");
-            (status["generated"].as_u64() >= Some(writes) && status["generating"] == false)
-                .then_some(())
-        });
-    }
-
     /// Every observation the simulator produced, in order.
     pub fn observations(&self) -> Vec<Value> {
         self.admin("GET", "/_sim/observations", None)
@@ -152,10 +164,39 @@ impl SimProcess {
             .map(|line| serde_json::from_str(line).expect("observation JSON"))
             .collect()
     }
+
+    /// Copies the scratch directory and the simulator's observations where a failed test's
+    /// reader can look at them.
+    fn keep_outputs(&self) {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("test")
+            .replace("::", "-");
+        let keep = std::env::temp_dir()
+            .join(format!("eventkeeper-failed-{}", std::process::id()))
+            .join(test);
+        if std::fs::create_dir_all(&keep).is_err() {
+            return;
+        }
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::copy(entry.path(), keep.join(entry.file_name()));
+        }
+        if let Ok((_, observations)) = try_http_call(&self.url, "GET", "/_sim/observations", None) {
+            let _ = std::fs::write(keep.join("observations.jsonl"), observations);
+        }
+        eprintln!("kept the outputs in {}", keep.display());
+    }
 }
 
 impl Drop for SimProcess {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.keep_outputs();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
