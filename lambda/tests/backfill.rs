@@ -236,11 +236,9 @@ fn start_sim() -> SimProcess {
 /// What a dead emitter leaves behind: it wrote the Events of `before` (a generator spec),
 /// checkpointed them and was killed; then the Events of `during` arrived, which only a list can
 /// still see.
-/// (Bind `dir` when destructuring: dropping it deletes the emitter's output.)
 struct EmitterGap {
     sim: SimProcess,
-    /// Holds the emitter's stdout file.
-    dir: tempfile::TempDir,
+    /// The emitter's stdout, in the simulator's scratch directory (kept if the test fails).
     out: PathBuf,
     client: kube::Client,
     /// Every observation made while the emitter was up.
@@ -249,8 +247,7 @@ struct EmitterGap {
 
 async fn emitter_gap(before: Value, during: Value) -> EmitterGap {
     let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
+    let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     let events = |spec: &Value| spec["events"].as_u64().expect("a generator spec");
@@ -262,7 +259,6 @@ async fn emitter_gap(before: Value, during: Value) -> EmitterGap {
     let client = kube_client(&sim).await;
     EmitterGap {
         sim,
-        dir,
         out,
         client,
         observed_before,
@@ -295,7 +291,6 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     // repeats superseded while nobody watches could not be expected anywhere).
     let EmitterGap {
         sim,
-        dir,
         out,
         observed_before: before,
         ..
@@ -305,7 +300,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     )
     .await;
     let down = observed(&sim);
-    let output = catchup(&sim, &moto, &dir.path().join("archive"));
+    let output = catchup(&sim, &moto, &sim.dir.path().join("archive"));
     let metrics = emf(&output);
     assert_eq!(metrics["EventsBackfilled"], 400, "{metrics}");
     assert_eq!(metrics["RejectedLogEvents"], 0);
@@ -332,7 +327,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     );
 
     // Run again before the emitter is back: nothing is newer, the Lease is left alone.
-    let again = emf(&catchup(&sim, &moto, &dir.path().join("archive")));
+    let again = emf(&catchup(&sim, &moto, &sim.dir.path().join("archive")));
     assert_eq!(again["EventsBackfilled"], 0);
     assert_eq!(
         sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease"),
@@ -352,7 +347,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     assert_eq!(expected.len(), 900);
     assert_exactly_once(&expected, &union);
     // A run with the emitter live writes nothing more.
-    let again = emf(&catchup(&sim, &moto, &dir.path().join("archive")));
+    let again = emf(&catchup(&sim, &moto, &sim.dir.path().join("archive")));
     assert_eq!(again["EventsBackfilled"], 0);
     assert_eq!(tally(&backfilled(&sink).await), stream);
 }
@@ -363,8 +358,8 @@ async fn a_live_emitter_means_the_catchup_writes_nothing_to_cloudwatch() {
         return;
     };
     let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &dir.path().join("out"), &[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     generate(
         &sim,
@@ -372,7 +367,7 @@ async fn a_live_emitter_means_the_catchup_writes_nothing_to_cloudwatch() {
         json!({"events": 200, "ratePerSec": 0, "objects": 50, "repeatShare": 0.2, "namespaces": ["a"]}),
     );
     let before = sim.lease(LEASE_NAMESPACE, LEASE_NAME).expect("Lease");
-    let output = catchup(&sim, &moto, &dir.path().join("archive"));
+    let output = catchup(&sim, &moto, &sim.dir.path().join("archive"));
     let metrics = emf(&output);
     assert_eq!(metrics["EventsBackfilled"], 0);
     assert_eq!(metrics["BackfillBatches"], 0);
@@ -401,11 +396,7 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
         return;
     };
     let EmitterGap {
-        sim,
-        dir: _dir,
-        out,
-        client,
-        ..
+        sim, out, client, ..
     } = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "repeatShare": 0.3, "namespaces": ["a"]}),
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
@@ -452,11 +443,7 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
         return;
     };
     let EmitterGap {
-        sim,
-        dir: _dir,
-        out,
-        client,
-        ..
+        sim, out, client, ..
     } = emitter_gap(
         json!({"events": 30, "ratePerSec": 0, "objects": 30, "namespaces": ["a"]}),
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a"]}),
@@ -501,11 +488,7 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
         return;
     };
     let EmitterGap {
-        sim,
-        dir: _dir,
-        out,
-        client,
-        ..
+        sim, out, client, ..
     } = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
         json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "namespaces": ["a"]}),
@@ -547,8 +530,6 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
 /// What the two interrupted-run tests share, up to the moment the first catch-up run dies.
 struct Interrupted {
     sim: SimProcess,
-    /// Holds the emitter's stdout file.
-    _dir: tempfile::TempDir,
     out: PathBuf,
     client: kube::Client,
     sink: CloudWatchSink,
@@ -567,11 +548,7 @@ async fn interrupted_after_first_batch(
     max_events: usize,
 ) -> Interrupted {
     let EmitterGap {
-        sim,
-        dir,
-        out,
-        client,
-        ..
+        sim, out, client, ..
     } = emitter_gap(
         json!({"events": before, "ratePerSec": 0, "objects": before, "namespaces": ["a"]}),
         json!({"events": during, "ratePerSec": 0, "objects": during, "repeatShare": 0.0, "namespaces": ["a"]}),
@@ -619,7 +596,6 @@ async fn interrupted_after_first_batch(
     drop(held);
     Interrupted {
         sim,
-        _dir: dir,
         out,
         client,
         sink,
@@ -637,7 +613,6 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
     };
     let Interrupted {
         sim,
-        _dir,
         out,
         client,
         sink,
@@ -683,7 +658,6 @@ async fn an_emitter_taking_over_from_an_interrupted_run_is_reported_as_possible_
     };
     let Interrupted {
         sim,
-        _dir,
         out,
         client,
         sink,
@@ -769,8 +743,7 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
         return;
     };
     let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stdout.jsonl");
+    let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     // SIGTERM: the emitter releases the Lease, so the backfill lists at once.
