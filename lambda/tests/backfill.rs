@@ -461,7 +461,7 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
     let taken = take_free_lease(&backfill, &client, &handoff).await;
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
     // Every API call now takes 100 ms: 30 renewals make the backfill outlast its 2 s hold.
-    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 100})));
+    sim.faults(json!({"latencyMs": 100}));
     let started = std::time::Instant::now();
     let report = backfill
         .fill(&handoff, taken)
@@ -473,7 +473,7 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
         started.elapsed()
     );
     assert_eq!((report.batches, report.events_backfilled), (30, 300));
-    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 0})));
+    sim.faults(json!({"latencyMs": 0}));
     emitter.wait_leader(Duration::from_secs(5));
     let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
     assert_eq!(expected.len(), 330);
@@ -758,7 +758,7 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
     config.page_size = 10;
     let backfill = Backfill::new(sink(&moto).await, config);
     // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
-    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 100})));
+    sim.faults(json!({"latencyMs": 100}));
     let running = {
         let client = client.clone();
         tokio::spawn(async move {
@@ -791,7 +791,7 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
         "never taken"
     );
 
-    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 0})));
+    sim.faults(json!({"latencyMs": 0}));
     let report = backfill.run(&client).await.expect("the next run");
     assert_eq!(report.events_backfilled, 100);
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);

@@ -246,7 +246,7 @@ fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
     sim.generate(json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "warningShare": 0.3, "namespaces": ["a", "b", "c"]}));
     let expected = live_now(&sim);
     // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
-    sim.admin("POST", "/_sim/faults", Some(&json!({"latencyMs": 60})));
+    sim.faults(json!({"latencyMs": 60}));
     let dir = tempfile::tempdir().expect("temp");
     let child = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
         .args([
