@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use eventkeeper_core::event_input::{self, Entry};
-use eventkeeper_core::normalise::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
-use eventkeeper_core::{Context, Origin, normalise};
+use eventkeeper_core::normalise::{DEFAULT_MAX_LINE_BYTES, normalise_owned, parse_max_line_bytes};
+use eventkeeper_core::{Context, Origin};
 
 /// Exit status when some input items were skipped (sysexits `EX_DATAERR`).
 const EXIT_SKIPPED: u8 = 65;
@@ -119,7 +119,7 @@ fn convert(
             return;
         }
         let written = match entry {
-            Entry::Event(at, event) => match normalise(&event, ctx) {
+            Entry::Event(at, event) => match normalise_owned(event, ctx) {
                 Ok(record) => {
                     tally.converted += 1;
                     tally.truncated += usize::from(record.is_truncated());
