@@ -5,7 +5,9 @@
 //! `effectiveTime`, `occurrences`, `reporter`, `origin`, `schemaVersion`, `truncated`); none of
 //! them is a key that a log shipper adds at the top level (see [`RESERVED_SHIPPER_KEYS`]).
 //!
-//! The types here only describe the record; [`crate::normalise`] builds it.
+//! The types here only describe the record; [`crate::normalise`] builds it and
+//! [`crate::json_line`] writes it. A field added here must be written there too: the tests that
+//! compare its lines with serde's fail until it is.
 
 use std::collections::BTreeMap;
 
