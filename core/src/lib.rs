@@ -1,5 +1,5 @@
 //! eventkeeper core: the record schema, `normalise`, and what the emitter and the catch-up
-//! share. Data flows one way: source (list/watch) → [`normalise`] (pure) → sink.
+//! share. Data flows one way: source (list/watch) → [`normalise`](fn@normalise) (pure) → sink.
 
 pub mod event_input;
 #[cfg(any(test, feature = "fixtures"))]

@@ -82,7 +82,7 @@ pub fn normalise(event: &Value, ctx: &Context) -> Result<Record, NormaliseError>
     normalise_owned(event.clone(), ctx)
 }
 
-/// [`normalise`] for an Event the caller no longer needs: its strings move into the record
+/// [`normalise`](fn@normalise) for an Event the caller no longer needs: its strings move into the record
 /// instead of being copied (the emitter's path: one decoded watch event, one record).
 pub fn normalise_owned(event: Value, ctx: &Context) -> Result<Record, NormaliseError> {
     let found = json_type(&event);

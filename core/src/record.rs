@@ -5,7 +5,7 @@
 //! `effectiveTime`, `occurrences`, `reporter`, `origin`, `schemaVersion`, `truncated`); none of
 //! them is a key that a log shipper adds at the top level (see [`RESERVED_SHIPPER_KEYS`]).
 //!
-//! The types here only describe the record; [`crate::normalise`] builds it and
+//! The types here only describe the record; [`normalise`](fn@crate::normalise) builds it and
 //! [`crate::json_line`] writes it. A field added here must be written there too: the tests that
 //! compare its lines with serde's fail until it is.
 
@@ -268,7 +268,7 @@ impl Record {
         self.truncated.is_some()
     }
 
-    /// The record as one compact JSON line, newline included. [`crate::normalise`] guarantees
+    /// The record as one compact JSON line, newline included. [`normalise`](fn@crate::normalise) guarantees
     /// it fits the line budget it was given. Byte for byte what serde_json would write, but
     /// faster: see [`crate::json_line`].
     pub fn to_line(&self) -> String {

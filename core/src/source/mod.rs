@@ -1,5 +1,5 @@
 //! The Kubernetes side of the pipeline: paged lists and watch streams of core/v1 Events, as raw
-//! JSON ready for [`crate::normalise`].
+//! JSON ready for [`normalise`](fn@crate::normalise).
 //!
 //! Generic over a [`kube::Client`], so the emitter (in-cluster, watch) and the catch-up (EKS
 //! token, paged list) read Events the same way. No informer and no store: a list is read page by
