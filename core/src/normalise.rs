@@ -292,68 +292,55 @@ fn read_series(value: Value) -> Option<EventSeries> {
     Some(series)
 }
 
+/// The internal Go type's field names (what old `kubectl cluster-info dump` printed) and the API
+/// names they stand for, sorted by Go name for the binary search in [`api_name`].
+const GO_FIELD_NAMES: [(&str, &str); 26] = [
+    ("APIVersion", "apiVersion"),
+    ("Action", "action"),
+    ("Component", "component"),
+    ("Count", "count"),
+    ("CreationTimestamp", "creationTimestamp"),
+    ("EventTime", "eventTime"),
+    ("FieldPath", "fieldPath"),
+    ("FirstTimestamp", "firstTimestamp"),
+    ("Host", "host"),
+    ("InvolvedObject", "involvedObject"),
+    ("Kind", "kind"),
+    ("LastObservedTime", "lastObservedTime"),
+    ("LastTimestamp", "lastTimestamp"),
+    ("Message", "message"),
+    ("Metadata", "metadata"),
+    ("Name", "name"),
+    ("Namespace", "namespace"),
+    ("Reason", "reason"),
+    ("Related", "related"),
+    ("ReportingComponent", "reportingComponent"),
+    ("ReportingInstance", "reportingInstance"),
+    ("ResourceVersion", "resourceVersion"),
+    ("Series", "series"),
+    ("Source", "source"),
+    ("Type", "type"),
+    ("UID", "uid"),
+];
+
 /// The API's name for a key: the key itself, or for the internal Go type's capitalised keys
-/// (`InvolvedObject`, `UID`, `APIVersion`) the API field it stands for.
+/// (`InvolvedObject`, `UID`, `APIVersion`, or the same in any other capitalisation) the API
+/// field it stands for.
 fn api_name(key: &str) -> &str {
     if !key.starts_with(|c: char| c.is_ascii_uppercase()) {
         return key;
     }
-    const API_NAMES: [&str; 26] = [
-        "kind",
-        "apiVersion",
-        "metadata",
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-        "involvedObject",
-        "reason",
-        "message",
-        "type",
-        "count",
-        "source",
-        "firstTimestamp",
-        "lastTimestamp",
-        "eventTime",
-        "series",
-        "action",
-        "related",
-        "component",
-        "host",
-        "reportingComponent",
-        "reportingInstance",
-        "fieldPath",
-        "lastObservedTime",
-    ];
-    // The Go field names themselves first: a `match` is much cheaper than the scan below.
-    let go_field = match key {
-        "Kind" => "kind",
-        "APIVersion" => "apiVersion",
-        "Name" => "name",
-        "Namespace" => "namespace",
-        "UID" => "uid",
-        "ResourceVersion" => "resourceVersion",
-        "InvolvedObject" => "involvedObject",
-        "Reason" => "reason",
-        "Message" => "message",
-        "Type" => "type",
-        "Count" => "count",
-        "Source" => "source",
-        "FirstTimestamp" => "firstTimestamp",
-        "LastTimestamp" => "lastTimestamp",
-        "Component" => "component",
-        "Host" => "host",
-        "FieldPath" => "fieldPath",
-        _ => "",
-    };
-    if !go_field.is_empty() {
-        return go_field;
-    }
-    API_NAMES
-        .iter()
-        .find(|name| name.eq_ignore_ascii_case(key))
-        .copied()
+    let go_spelling = GO_FIELD_NAMES
+        .binary_search_by(|(go, _)| (*go).cmp(key))
+        .ok()
+        .map(|at| GO_FIELD_NAMES[at].1);
+    go_spelling
+        .or_else(|| {
+            GO_FIELD_NAMES
+                .iter()
+                .map(|(_, api)| *api)
+                .find(|api| api.eq_ignore_ascii_case(key))
+        })
         .unwrap_or(key)
 }
 
@@ -581,6 +568,15 @@ mod tests {
     }
 
     #[test]
+    fn go_field_names_are_sorted_and_each_is_its_api_name_capitalised() {
+        assert!(GO_FIELD_NAMES.windows(2).all(|w| w[0].0 < w[1].0), "sorted");
+        for (go, api) in GO_FIELD_NAMES {
+            assert!(go.eq_ignore_ascii_case(api), "{go} / {api}");
+            assert_eq!(api_name(go), api);
+        }
+    }
+
+    #[test]
     fn go_field_names_map_to_api_names() {
         assert_eq!(api_name("InvolvedObject"), "involvedObject");
         assert_eq!(api_name("UID"), "uid");
@@ -588,7 +584,7 @@ mod tests {
         assert_eq!(
             api_name("LastObservedTime"),
             "lastObservedTime",
-            "by the scan"
+            "a series field"
         );
         assert_eq!(api_name("REASON"), "reason", "any capitalisation");
         assert_eq!(api_name("reason"), "reason");
