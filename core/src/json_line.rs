@@ -300,6 +300,34 @@ fn push_escape(out: &mut String, byte: u8) {
     out.push_str(short);
 }
 
+/// Bytes `text` takes inside a JSON string as [`write_string`] writes it (quotes excluded).
+pub fn escaped_len(text: &str) -> usize {
+    text.chars().map(escaped_char_len).sum()
+}
+
+/// Cuts `text` at a char boundary so its escaped form takes at most `max` bytes.
+pub fn cut_escaped(text: &mut String, max: usize) {
+    let mut used = 0;
+    let mut end = 0;
+    for (at, c) in text.char_indices() {
+        used += escaped_char_len(c);
+        if used > max {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    text.truncate(end);
+}
+
+/// Bytes one char takes once escaped, by the same rule as [`push_escape`].
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -326,6 +354,7 @@ mod tests {
                 format!("{c}1234567"),
             ] {
                 assert_eq!(ours(&text), serde_string(&text), "U+{code:04X}");
+                assert_eq!(escaped_len(&text), ours(&text).len() - 2, "U+{code:04X}");
             }
         }
     }
@@ -369,6 +398,7 @@ mod tests {
         #[test]
         fn any_string_escapes_like_serde_json(text in any::<String>()) {
             prop_assert_eq!(ours(&text), serde_string(&text));
+            prop_assert_eq!(escaped_len(&text), ours(&text).len() - 2, "escaped_len agrees");
         }
 
         #[test]

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::json_line::{cut_escaped, escaped_len};
 use crate::record::{Metadata, ObjectReference, Record, Truncation};
 
 /// Most fields a record may flatten to. Logs Insights stops at 200 per event; Fluent Bit's
@@ -59,22 +60,30 @@ pub fn fit(record: &mut Record, max_line_bytes: usize, fields: FieldBudget) {
         cuts.original_line_bytes = size;
     }
     // From here on the record carries its `truncated` marker, so every size measured includes it.
-    let over = |record: &mut Record, cuts: &Cuts| {
+    // Bytes over the budget (0 when it fits), each size measured once.
+    let excess = |record: &mut Record, cuts: &Cuts| {
         record.truncated = Some(cuts.marker());
-        line_bytes(record) > max_line_bytes
+        line_bytes(record).saturating_sub(max_line_bytes)
     };
+    let over = |record: &mut Record, cuts: &Cuts| excess(record, cuts) > 0;
 
     if over(record, &cuts) {
         cut_message(record, max_line_bytes, &mut cuts);
     }
-    while over(record, &cuts) && !record.metadata.annotations.is_empty() {
-        let excess = line_bytes(record) - max_line_bytes;
-        cuts.annotations_dropped += drop_last_entries(&mut record.metadata.annotations, excess);
+    loop {
+        let bytes = excess(record, &cuts);
+        if bytes == 0 || record.metadata.annotations.is_empty() {
+            break;
+        }
+        cuts.annotations_dropped += drop_last_entries(&mut record.metadata.annotations, bytes);
         cuts.note("metadata.annotations");
     }
-    while over(record, &cuts) && !record.metadata.labels.is_empty() {
-        let excess = line_bytes(record) - max_line_bytes;
-        cuts.labels_dropped += drop_last_entries(&mut record.metadata.labels, excess);
+    loop {
+        let bytes = excess(record, &cuts);
+        if bytes == 0 || record.metadata.labels.is_empty() {
+            break;
+        }
+        cuts.labels_dropped += drop_last_entries(&mut record.metadata.labels, bytes);
         cuts.note("metadata.labels");
     }
     if over(record, &cuts) && record.related.take().is_some() {
@@ -196,33 +205,6 @@ pub fn flattened_fields(value: &Value) -> usize {
         Value::Object(map) if !map.is_empty() => map.values().map(flattened_fields).sum(),
         Value::Array(items) if !items.is_empty() => items.iter().map(flattened_fields).sum(),
         _ => 1,
-    }
-}
-
-/// Bytes `text` takes inside a JSON string as serde_json writes it (quotes excluded).
-pub fn escaped_len(text: &str) -> usize {
-    text.chars().map(escaped_char_len).sum()
-}
-
-/// Cuts `text` at a char boundary so its escaped form takes at most `max` bytes.
-pub fn cut_escaped(text: &mut String, max: usize) {
-    let mut used = 0;
-    let mut end = 0;
-    for (at, c) in text.char_indices() {
-        used += escaped_char_len(c);
-        if used > max {
-            break;
-        }
-        end = at + c.len_utf8();
-    }
-    text.truncate(end);
-}
-
-fn escaped_char_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-        c if (c as u32) < 0x20 => 6,
-        c => c.len_utf8(),
     }
 }
 
