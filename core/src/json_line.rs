@@ -31,9 +31,7 @@ pub fn write_record(out: &mut String, record: &Record) {
     object.optional_string("reason", &record.reason);
     object.optional_string("message", &record.message);
     object.optional_string("type", &record.event_type);
-    if let Some(count) = record.count {
-        object.number("count", count);
-    }
+    object.optional_number("count", record.count);
     if let Some(source) = &record.source {
         write_source(object.key("source"), source);
     }
@@ -113,9 +111,7 @@ fn write_source(out: &mut String, source: &EventSource) {
 
 fn write_series(out: &mut String, series: &EventSeries) {
     let mut object = JsonObject::open(out);
-    if let Some(count) = series.count {
-        object.number("count", count);
-    }
+    object.optional_number("count", series.count);
     object.optional_string("lastObservedTime", &series.last_observed_time);
     object.optional_string("state", &series.state);
     object.close();
@@ -133,9 +129,7 @@ fn write_truncation(out: &mut String, truncation: &Truncation) {
     }
     fields.push(']');
     object.number("originalLineBytes", truncation.original_line_bytes);
-    if let Some(bytes) = truncation.original_message_bytes {
-        object.number("originalMessageBytes", bytes);
-    }
+    object.optional_number("originalMessageBytes", truncation.original_message_bytes);
     if truncation.labels_dropped != 0 {
         object.number("labelsDropped", truncation.labels_dropped);
     }
@@ -205,6 +199,12 @@ impl<'a> JsonObject<'a> {
     fn number(&mut self, name: &str, value: impl itoa::Integer) {
         let mut digits = itoa::Buffer::new();
         self.key(name).push_str(digits.format(value));
+    }
+
+    fn optional_number(&mut self, name: &str, value: Option<impl itoa::Integer>) {
+        if let Some(value) = value {
+            self.number(name, value);
+        }
     }
 
     fn separate(&mut self) {
