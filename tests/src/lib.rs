@@ -13,20 +13,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The real-event corpus, or `None` after a loud message when it is absent (CI has it).
-pub fn real_events_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/real-events"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    eprintln!(
-        "SKIPPED part: real-event corpus absent at {} (CI has it)",
-        dir.display()
-    );
-    None
-}
+pub use eventkeeper_core::fixtures::real_events_dir;
 
 /// Every Event JSON file of the fixtures and, when present, of the real corpus.
 pub fn event_files() -> Vec<PathBuf> {

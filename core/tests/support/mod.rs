@@ -8,24 +8,7 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-/// The real-event corpus (`../shared/real-events` beside the repository), or `None` with a loud
-/// message when it is absent. CI has it; a bare clone may not.
-pub fn real_events_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/real-events")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: the real-event corpus is not at {} (set EVENTKEEPER_REAL_EVENTS)",
-            dir.display()
-        );
-        None
-    }
-}
+pub use eventkeeper_core::fixtures::real_events_dir;
 
 /// Every `.json`/`.jsonl` file under `dir`, sorted.
 pub fn json_files(dir: &std::path::Path) -> Vec<PathBuf> {
