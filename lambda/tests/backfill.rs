@@ -5,7 +5,6 @@
 //! Every test compares the union of the emitter's stdout and the backfill stream with the
 //! simulator's record of every observation: each exactly once.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -19,6 +18,7 @@ use eventkeeper_catchup::envelope::Envelope;
 use eventkeeper_catchup::lease_handoff::{LeaseHandoff, PendingBatch};
 use eventkeeper_catchup::log_batches::{Limits, plan};
 use eventkeeper_tests::peers::{EmitterProcess, MotoServer, SimProcess, wait_until};
+use eventkeeper_tests::tally::{Tally, tally_observations, tally_records};
 use serde_json::{Value, json};
 
 const GROUP: &str = "/aws/containerinsights/demo/application";
@@ -28,8 +28,6 @@ const LEASE_NAME: &str = "eventkeeper";
 
 mod common;
 use common::{catchup_command, moto_sdk_config};
-
-type Tally = BTreeMap<(String, String), u32>;
 
 async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&moto_sdk_config(moto).await)
@@ -108,32 +106,8 @@ async fn backfilled(sink: &CloudWatchSink) -> Vec<Value> {
         .collect()
 }
 
-fn tally<'a>(records: impl IntoIterator<Item = &'a Value>) -> Tally {
-    let mut tally = Tally::new();
-    for r in records {
-        let meta = &r["metadata"];
-        let key = (
-            meta["uid"].as_str().unwrap_or_default().to_owned(),
-            meta["resourceVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-        *tally.entry(key).or_default() += 1;
-    }
-    tally
-}
-
 fn observed(sim: &SimProcess) -> Tally {
-    let mut tally = Tally::new();
-    for o in sim.observations() {
-        let key = (
-            o["uid"].as_str().unwrap_or_default().to_owned(),
-            o["resourceVersion"].as_str().unwrap_or_default().to_owned(),
-        );
-        *tally.entry(key).or_default() += 1;
-    }
-    tally
+    tally_observations(&sim.observations())
 }
 
 fn max_rv(tally: &Tally) -> u64 {
@@ -152,7 +126,7 @@ fn checkpoint(sim: &SimProcess) -> Option<u64> {
 }
 
 fn generate(sim: &SimProcess, total: u64, spec: Value) {
-    sim.admin("POST", "/_sim/generate", Some(&spec));
+    sim.start_generating(spec);
     sim.wait_generated(total, Duration::from_secs(120));
 }
 
@@ -188,7 +162,7 @@ fn kill_when_checkpointed(emitter: &mut EmitterProcess, sim: &SimProcess) {
         Duration::from_secs(30),
         "stdout and checkpoint to catch up",
         || {
-            let written = tally(&emitter.records());
+            let written = tally_records(&emitter.records());
             let all = expected.keys().all(|k| written.contains_key(k));
             (all && checkpoint(sim) >= Some(max_rv(&expected))).then_some(())
         },
@@ -203,17 +177,17 @@ async fn settled_union(
     sink: &CloudWatchSink,
 ) -> (Tally, Tally) {
     let expected = observed(sim);
-    let stream = tally(&backfilled(sink).await);
+    let stream = tally_records(&backfilled(sink).await);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let mut union = tally(&emitter.records());
+        let mut union = tally_records(&emitter.records());
         for (k, n) in &stream {
             *union.entry(k.clone()).or_default() += n;
         }
         if expected.keys().all(|k| union.contains_key(k)) || std::time::Instant::now() > deadline {
             // A little more time for any duplicate to show up.
             tokio::time::sleep(Duration::from_millis(700)).await;
-            let mut union = tally(&emitter.records());
+            let mut union = tally_records(&emitter.records());
             for (k, n) in &stream {
                 *union.entry(k.clone()).or_default() += n;
             }
@@ -315,7 +289,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     assert!(lease["metadata"]["annotations"]["eventkeeper.io/backfill-pending"].is_null());
 
     let sink = sink(&moto).await;
-    let stream = tally(&backfilled(&sink).await);
+    let stream = tally_records(&backfilled(&sink).await);
     let gap: Tally = down
         .iter()
         .filter(|(k, _)| !before.contains_key(*k))
@@ -349,7 +323,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
     // A run with the emitter live writes nothing more.
     let again = emf(&catchup(&sim, &moto, &sim.dir.path().join("archive")));
     assert_eq!(again["EventsBackfilled"], 0);
-    assert_eq!(tally(&backfilled(&sink).await), stream);
+    assert_eq!(tally_records(&backfilled(&sink).await), stream);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,6 +512,16 @@ struct Interrupted {
     planned: usize,
 }
 
+impl Interrupted {
+    /// The catch-up run after the one that died: same stream and batch limits.
+    fn next_run(&self) -> Backfill {
+        Backfill::new(
+            self.sink.clone(),
+            backfill_config(Duration::from_secs(5), self.limits),
+        )
+    }
+}
+
 /// The emitter writes `before` Events, checkpoints and is killed; `during` more arrive. A first
 /// backfill run (batches of `max_events`) takes the Lease, records its first batch as pending,
 /// sends it, and dies before the next Lease update.
@@ -611,29 +595,23 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let Interrupted {
-        sim,
-        out,
-        client,
-        sink,
-        limits,
-        planned,
-    } = interrupted_after_first_batch(&moto, 50, 120, 50).await;
-    assert_eq!(planned, 3);
+    let interrupted = interrupted_after_first_batch(&moto, 50, 120, 50).await;
+    assert_eq!(interrupted.planned, 3);
 
     // The next run waits for the dead run's hold to expire, finds the batch, sends the rest.
-    let second_run = Backfill::new(
-        sink.clone(),
-        backfill_config(Duration::from_secs(5), limits),
-    );
-    let report = second_run.run(&client).await.expect("second run");
+    let report = interrupted
+        .next_run()
+        .run(&interrupted.client)
+        .await
+        .expect("second run");
+    let Interrupted { sim, out, sink, .. } = interrupted;
     assert_eq!(report.decision, Decision::Backfilled);
     assert_eq!(
         report.events_backfilled, 70,
         "only what the first run did not send"
     );
     assert_eq!(report.possible_duplicates, 0);
-    let stream = tally(&backfilled(&sink).await);
+    let stream = tally_records(&backfilled(&sink).await);
     assert_eq!(stream.len(), 120);
     assert!(stream.values().all(|n| *n == 1), "nothing sent twice");
 
@@ -656,35 +634,29 @@ async fn an_emitter_taking_over_from_an_interrupted_run_is_reported_as_possible_
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let Interrupted {
-        sim,
-        out,
-        client,
-        sink,
-        limits,
-        ..
-    } = interrupted_after_first_batch(&moto, 20, 60, 25).await;
+    let interrupted = interrupted_after_first_batch(&moto, 20, 60, 25).await;
+    let Interrupted { sim, out, sink, .. } = &interrupted;
 
     // The emitter comes back first: it waits out the dead run's hold, then writes from the
     // checkpoint before the batch, the batch included.
-    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
+    let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
-    kill_when_checkpointed(&mut emitter, &sim);
-    let (_, union) = settled_union(&sim, &emitter, &sink).await;
+    kill_when_checkpointed(&mut emitter, sim);
+    let (_, union) = settled_union(sim, &emitter, sink).await;
     let twice = union.values().filter(|n| **n == 2).count();
     assert_eq!(twice, 25, "the batch is in the stream and on stdout");
 
     // The next backfill (the emitter is down again) finds and reports them.
     generate(
-        &sim,
+        sim,
         90,
         json!({"events": 10, "ratePerSec": 0, "objects": 10, "repeatShare": 0.0, "namespaces": ["a"]}),
     );
-    let next = Backfill::new(
-        sink.clone(),
-        backfill_config(Duration::from_secs(5), limits),
-    );
-    let report = next.run(&client).await.expect("next run");
+    let report = interrupted
+        .next_run()
+        .run(&interrupted.client)
+        .await
+        .expect("next run");
     assert_eq!(report.decision, Decision::Backfilled);
     assert_eq!(report.possible_duplicates, 25);
     assert_eq!(report.events_backfilled, 10);

@@ -248,19 +248,8 @@ fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
     // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
     sim.faults(json!({"latencyMs": 60}));
     let dir = tempfile::tempdir().expect("temp");
-    let child = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"))
-        .args([
-            "--cluster-name",
-            "demo",
-            "--log-format",
-            "text",
-            "--page-size",
-            "10",
-            "--kubeconfig",
-        ])
-        .arg(&sim.kubeconfig)
-        .arg("--archive-dir")
-        .arg(dir.path())
+    let child = catchup_command(&sim, dir.path())
+        .args(["--page-size", "10"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -2,6 +2,7 @@
 //! made from them by the production `normalise`.
 
 pub mod peers;
+pub mod tally;
 
 use std::path::{Path, PathBuf};
 

@@ -4,11 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 /// The emitter binary under test.
 pub fn emitter_bin() -> PathBuf {
@@ -26,37 +23,8 @@ pub fn start_emitter(sim: &Sim, identity: &str, out: &Path, extra: &[&str]) -> E
     EmitterProcess::start_binary(&emitter_bin(), &sim.kubeconfig, identity, out, extra)
 }
 
-/// (uid, resourceVersion) → how many times.
-pub type Tally = BTreeMap<(String, String), u32>;
-
-/// Counts records by idempotency key.
-pub fn tally_records(records: &[Value]) -> Tally {
-    let mut tally = Tally::new();
-    for r in records {
-        let key = (
-            r["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
-            r["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-        *tally.entry(key).or_default() += 1;
-    }
-    tally
-}
-
-/// Counts observations by idempotency key.
-pub fn tally_observations<'a>(observations: impl IntoIterator<Item = &'a Value>) -> Tally {
-    let mut tally = Tally::new();
-    for o in observations {
-        let key = (
-            o["uid"].as_str().unwrap_or_default().to_owned(),
-            o["resourceVersion"].as_str().unwrap_or_default().to_owned(),
-        );
-        *tally.entry(key).or_default() += 1;
-    }
-    tally
-}
+#[allow(unused_imports)] // The benchmark that includes this module counts nothing.
+pub use eventkeeper_tests::tally::{Tally, tally_observations, tally_records};
 
 /// What the comparison found.
 #[derive(Debug)]
