@@ -1,7 +1,9 @@
 //! eventkeeper core: the record schema, `normalise`, and what the emitter and the catch-up
 //! share. Data flows one way: source (list/watch) → [`normalise`](fn@normalise) (pure) → sink.
 
+pub mod emf;
 pub mod event_input;
+pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod json_line;

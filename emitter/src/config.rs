@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use eventkeeper_core::normalise::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
 
-use crate::filter::{Filter, Rule};
+use eventkeeper_core::filter::{Filter, Rule};
 
 /// Exit status for bad configuration (sysexits `EX_USAGE`).
 pub const EXIT_BAD_CONFIG: u8 = 64;

@@ -5,7 +5,6 @@
 mod api_access;
 mod config;
 mod convert;
-mod filter;
 mod health;
 mod leader;
 mod lease;

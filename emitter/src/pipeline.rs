@@ -21,10 +21,10 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::filter::Filter;
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::stdout_sink::{self, Message, SinkError};
+use eventkeeper_core::filter::Filter;
 
 /// Lines waiting for the sink, per pipeline (backpressure on the watch beyond that).
 const CHANNEL_CAPACITY: usize = 256;

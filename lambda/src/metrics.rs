@@ -1,11 +1,10 @@
-//! Run metrics as CloudWatch Embedded Metric Format: one JSON object on stdout per run, which the
-//! Lambda's log group turns into metrics without any API call.
+//! Run metrics: one EMF document on stdout per run, written by core's EMF writer (the one every
+//! Lambda of the project uses), which the Lambda's log group turns into metrics without any API
+//! call.
 
+use eventkeeper_core::emf::{self, Metric, Unit};
 use jiff::Timestamp;
-use serde_json::{Value, json};
-
-/// CloudWatch namespace of every metric.
-pub const NAMESPACE: &str = "eventkeeper";
+use serde_json::Value;
 
 /// What one run measured.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,41 +36,34 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// The EMF document for this run.
     pub fn to_emf(&self, cluster: &str, at: Timestamp) -> Value {
-        let metric = |name: &str, unit: &str| json!({"Name": name, "Unit": unit});
-        json!({
-            "_aws": {
-                "Timestamp": at.as_millisecond(),
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["Cluster"]],
-                    "Metrics": [
-                        metric("EventsListed", "Count"),
-                        metric("EventsArchived", "Count"),
-                        metric("ArchiveBytes", "Bytes"),
-                        metric("PossibleGapSeconds", "Seconds"),
-                        metric("DurationMs", "Milliseconds"),
-                        metric("Errors", "Count"),
-                        metric("EventsBackfilled", "Count"),
-                        metric("BackfillBatches", "Count"),
-                        metric("RejectedLogEvents", "Count"),
-                        metric("BackfillTimestampsAdjusted", "Count"),
-                        metric("BackfillPossibleDuplicates", "Count"),
-                    ],
-                }],
-            },
-            "Cluster": cluster,
-            "EventsListed": self.events_listed,
-            "EventsArchived": self.events_archived,
-            "ArchiveBytes": self.archive_bytes,
-            "PossibleGapSeconds": self.possible_gap_seconds,
-            "DurationMs": self.duration_ms,
-            "Errors": self.errors,
-            "EventsBackfilled": self.events_backfilled,
-            "BackfillBatches": self.backfill_batches,
-            "RejectedLogEvents": self.rejected_log_events,
-            "BackfillTimestampsAdjusted": self.backfill_timestamps_adjusted,
-            "BackfillPossibleDuplicates": self.backfill_possible_duplicates,
-        })
+        // u64 → f64 is exact below 2^53, far above any count a run makes.
+        #[allow(clippy::cast_precision_loss)]
+        let count = |name, value: u64| Metric::new(name, Unit::Count, value as f64);
+        #[allow(clippy::cast_precision_loss)]
+        let metrics = [
+            count("EventsListed", self.events_listed),
+            count("EventsArchived", self.events_archived),
+            Metric::new("ArchiveBytes", Unit::Bytes, self.archive_bytes as f64),
+            Metric::new(
+                "PossibleGapSeconds",
+                Unit::Seconds,
+                self.possible_gap_seconds as f64,
+            ),
+            Metric::new("DurationMs", Unit::Milliseconds, self.duration_ms as f64),
+            count("Errors", self.errors),
+            count("EventsBackfilled", self.events_backfilled),
+            count("BackfillBatches", self.backfill_batches),
+            count("RejectedLogEvents", self.rejected_log_events),
+            count(
+                "BackfillTimestampsAdjusted",
+                self.backfill_timestamps_adjusted,
+            ),
+            count(
+                "BackfillPossibleDuplicates",
+                self.backfill_possible_duplicates,
+            ),
+        ];
+        emf::document(&[("Cluster", cluster)], &metrics, at)
     }
 }
 

@@ -1,11 +1,12 @@
-//! Include/exclude rules over an event's namespace, involved object kind, reason, type and
+//! The filter grammar, shared by the emitter (what to emit) and the notifier (what to notify):
+//! include/exclude rules over an event's namespace, involved object kind, reason, type and
 //! reporting component, with globs.
 //!
 //! A rule is space-separated `field=glob[,glob...]` terms; all terms must match (AND), and a term
 //! matches when any of its globs does (OR). An event is emitted when there are no include rules
 //! or one of them matches, and no exclude rule matches.
 
-use eventkeeper_core::Record;
+use crate::Record;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// Why a rule could not be read.
@@ -145,8 +146,8 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventkeeper_core::fixtures::TestEvent;
-    use eventkeeper_core::{Context, Origin, normalise};
+    use crate::fixtures::TestEvent;
+    use crate::{Context, Origin, normalise};
 
     fn record(event: TestEvent) -> Record {
         normalise(&event.json(), &Context::new("test", Origin::Watch)).unwrap()
