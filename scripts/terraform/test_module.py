@@ -314,8 +314,9 @@ class Queries(unittest.TestCase):
     def test_the_issues_questions_have_a_saved_query(self):
         self.assertLessEqual({
             "warnings-by-reason", "warnings-by-namespace", "object-history", "failed-mount",
-            "image-pull-failures", "failed-scheduling", "crashloop-backoff", "evicted-oom",
-            "node-not-ready", "noisiest-objects"}, set(templates("queries")))
+            "image-pull-failures", "failed-scheduling", "crashloop-backoff", "evictions-preemptions",
+            "node-problems", "noisiest-objects", "why-pod-killed", "object-history-by-prefix"},
+            set(templates("queries")))
 
     def test_saved_queries_are_the_templates_rendered_with_the_prefix(self):
         self.assertIn('fileset("${path.module}/queries", "*.tftpl")', MODULE.local("saved_queries"))

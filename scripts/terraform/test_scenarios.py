@@ -86,10 +86,12 @@ class SeedScenarios(unittest.TestCase):
     def test_warnings_and_back_offs(self):
         warnings = self.run_query("warnings-by-reason", "data.")
         self.assertEqual(len(warnings), sum(r.get("type") == "Warning" for r in RECORDS))
-        backoff = self.run_query("crashloop-backoff", "")
-        self.assertEqual({r["reason"] for r in backoff}, {"BackOff"})
-        self.assertEqual(self.run_query("evicted-oom", ""), [])
-        self.assertEqual(self.run_query("node-not-ready", ""), [])
+        # scenario-b's BackOff is "Back-off pulling image": an image pull, not a crash loop.
+        self.assertEqual({r["reason"] for r in self.run_query("image-pull-failures", "")},
+                         {"Failed", "BackOff"})
+        self.assertEqual(self.run_query("crashloop-backoff", ""), [])
+        self.assertEqual(self.run_query("evictions-preemptions", ""), [])
+        self.assertEqual(self.run_query("node-problems", ""), [])
 
     def test_only_records_reach_the_dashboard_and_the_noisiest_objects(self):
         for prefix in ("log_processed.", "data.", ""):
