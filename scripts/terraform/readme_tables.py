@@ -1,7 +1,9 @@
-"""The module README's inputs and outputs tables, made from variables.tf and outputs.tf.
+"""The module README's inputs, outputs and saved queries tables, made from variables.tf,
+outputs.tf and the leading comment of each template in queries/.
 
 `python readme_tables.py --write` rewrites the tables between the `<!-- inputs:start -->` /
-`<!-- outputs:start -->` markers; test_module.py fails when the committed README differs.
+`<!-- outputs:start -->` / `<!-- queries:start -->` markers; test_module.py fails when the
+committed README differs.
 """
 
 from __future__ import annotations
@@ -51,7 +53,20 @@ def tables(module: Module) -> dict[str, str]:
     for block in module.blocks("output"):
         for name, output in block.items():
             outputs.append(f"| `{name}` | {_cell(output.get('description', ''))} |")
-    return {"inputs": "\n".join(inputs), "outputs": "\n".join(outputs)}
+    return {"inputs": "\n".join(inputs), "outputs": "\n".join(outputs), "queries": queries_table()}
+
+
+def queries_table() -> str:
+    """Each saved query's name and what it answers (its template's leading `#` comment)."""
+    rows = ["| saved query `eventkeeper/<cluster>/…` | answers |", "|---|---|"]
+    for path in sorted((MODULE_DIR / "queries").glob("*.tftpl")):
+        comment = []
+        for line in path.read_text().splitlines():
+            if not line.startswith("#"):
+                break
+            comment.append(line.lstrip("# "))
+        rows.append(f"| `{path.stem}` | {_cell(' '.join(comment))} |")
+    return "\n".join(rows)
 
 
 def render(readme: str, module: Module) -> str:
