@@ -346,12 +346,22 @@ class Queries(unittest.TestCase):
         self.assertTrue(check(text.replace("${p}", "data."), self.schema, "data."))
 
 
+def published_metrics() -> set[str]:
+    """The metric names the catch-up's EMF document declares (`count("X", ...)`,
+    `Metric::new("X", ...)` in lambda/src/metrics.rs)."""
+    metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
+    return set(re.findall(r'(?:count|Metric::new)\(\s*"(\w+)"', metrics_rs))
+
+
 class Metrics(unittest.TestCase):
     def test_dashboard_and_alarms_use_metrics_the_function_publishes(self):
         metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
-        published = set(re.findall(r'metric\("(\w+)"', metrics_rs)) | BACKFILL_METRICS
-        self.assertIn('NAMESPACE: &str = "eventkeeper"', metrics_rs)
-        self.assertIn('"Dimensions": [["Cluster"]]', metrics_rs)
+        published = published_metrics() | BACKFILL_METRICS
+        # The EMF document comes from core's writer: its namespace, one dimension set, Cluster.
+        emf_rs = (ROOT / "core/src/emf.rs").read_text()
+        self.assertIn('NAMESPACE: &str = "eventkeeper"', emf_rs)
+        self.assertIn('"Dimensions": [dimension_names]', emf_rs)
+        self.assertIn('emf::document(&[("Cluster", cluster)]', metrics_rs)
         text = MODULE.text()
         used = set(re.findall(r'\["eventkeeper", "(\w+)"\]', text))
         used |= set(re.findall(r'namespace\s*=\s*"eventkeeper"\s*\n\s*metric(?:_name)?\s*=\s*"(\w+)"', text))
@@ -517,8 +527,7 @@ class TerraformEvaluation(unittest.TestCase):
                 self.assertEqual(check(text, self.schema, prefix), [], f"{name} {prefix!r}")
 
     def test_rendered_dashboard_widgets_pass_the_checker(self):
-        metrics_rs = (ROOT / "lambda/src/metrics.rs").read_text()
-        published = set(re.findall(r'metric\("(\w+)"', metrics_rs)) | BACKFILL_METRICS
+        published = published_metrics() | BACKFILL_METRICS
         for prefix, values in self.by_prefix.items():
             body = json.loads(values["dashboard_json"])
             logs = [w for w in body["widgets"] if w["type"] == "log"]
