@@ -10,8 +10,8 @@ when it is
   schema v1 (`docs/schema/event-v1.json`), e.g. `involvedObject.name`, `metadata.labels.app`;
 - a name the query itself made earlier (`as alias`, a `parse` capture).
 
-Unknown commands, unbalanced quotes, parentheses or regexes, and a field outside the above are
-errors. `check(query, schema, prefix)` returns the list of problems (empty when the query is good).
+Unknown commands, unbalanced quotes, parentheses or regexes, a command other than `limit` after
+`dedup`, and a field outside the above are errors. `check(query, schema, prefix)` returns the list of problems (empty when the query is good).
 """
 
 from __future__ import annotations
@@ -208,6 +208,7 @@ def check(query: str, schema: Schema, prefix: str) -> list[str]:
         return ["unbalanced '(': not closed"]
     made: set[str] = set()
     after_stats: set[str] | None = None
+    after_dedup = False
     for command in split_commands(tokens):
         if not command:
             problems.append("empty command (a '|' with nothing after it)")
@@ -216,6 +217,9 @@ def check(query: str, schema: Schema, prefix: str) -> list[str]:
         if head.kind != "ident" or head.text not in COMMANDS:
             problems.append(f"unknown command {head.text!r} at {head.pos}")
             continue
+        if after_dedup and head.text != "limit":
+            problems.append(f"{head.text} at {head.pos} after dedup: only limit may follow dedup")
+        after_dedup = after_dedup or head.text == "dedup"
         if after_stats is not None:
             # After stats, only its aggregates and groups exist.
             problems.extend(_check_after_stats(head.text, command[1:], after_stats))
