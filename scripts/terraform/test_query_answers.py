@@ -185,6 +185,37 @@ class TheOtherQuestions(unittest.TestCase):
         self.assertEqual(rows, [])
 
 
+class EveryTemplateRuns(unittest.TestCase):
+    def test_every_query_and_widget_runs_whole_for_every_prefix(self):
+        records = SEEDS + MORE
+        warnings = sum(r["type"] == "Warning" for r in records)
+        for folder in ("queries", "dashboard"):
+            for path in sorted((MODULE_DIR / folder).glob("*.tftpl")):
+                for prefix in PREFIXES:
+                    with self.subTest(query=f"{folder}/{path.stem}", prefix=prefix):
+                        run(template(folder, path.stem, prefix), shipped(records, prefix))
+        for prefix in PREFIXES:
+            totals = answer("totals", prefix, records, folder="dashboard")
+            self.assertEqual(totals, [{"Events": len(records), "Warnings": warnings,
+                                       "Objects": len({r["involvedObject"]["name"] for r in records}),
+                                       "Namespaces": 3}])
+            histogram = answer("events-histogram", prefix, records, folder="dashboard")
+            self.assertEqual([(h["Normal"], h["Warning"]) for h in histogram],
+                             [(len(records) - warnings, warnings)])  # one write instant: one bin
+            by_reason = answer("warnings-by-reason", prefix, records)
+            self.assertEqual(sum(r["warnings"] for r in by_reason), warnings)
+            self.assertEqual({r["reason"] for r in by_reason if r["warnings"] == by_reason[0]["warnings"]},
+                             {"Failed", "FailedScheduling"})
+            scheduling = answer("failed-scheduling", prefix, records)
+            self.assertEqual({(r["pod"], r["insufficient"]) for r in scheduling},
+                             {("scenario-c-6d988b8d84-gghjv", "cpu"), ("mega-pod", "cpu"),
+                              ("intolerable-pod", None)})
+            noisiest = answer("noisiest-objects", prefix, records)
+            self.assertEqual(noisiest[0]["observations"], 5)
+            top = {r["object"]: r["occurrences"] for r in noisiest if r["observations"] == 5}
+            self.assertEqual(top, {"nginx98": 1, "scenario-b-cff56c84-xn9hh": 151})
+
+
 class OrderIsTheEventsOwnTime(unittest.TestCase):
     def test_latest_events_follow_effective_time_not_the_write_time(self):
         # Written in reverse: the oldest Event last, as a relist after a restart may.
