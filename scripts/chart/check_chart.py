@@ -42,6 +42,8 @@ from render import CHART, NAMESPACE, RELEASE, documents, manifest_text, render  
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 KUBE_VERSIONS = ["1.31.0", "1.33.0"]
+# The Lease the emitter (--lease-name) and the catch-up (EVENTKEEPER_LEASE_NAME) default to.
+DEFAULT_LEASE = "eventkeeper"
 CLUSTER = "demo"
 
 # The matrix every check runs on: name -> values.
@@ -64,7 +66,13 @@ MATRIX: dict[str, dict] = {
     },
     "service-monitor": {
         "clusterName": CLUSTER,
-        "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+        "serviceMonitor": {
+            "enabled": True, "labels": {"release": "prometheus"},
+            "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}],
+            "metricRelabelings": [{"sourceLabels": ["__name__"], "regex": "eventkeeper_emit_lag_seconds_bucket",
+                                   "action": "drop"}],
+        },
+        "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
     },
     "catch-up": {
         "clusterName": CLUSTER,
@@ -72,10 +80,40 @@ MATRIX: dict[str, dict] = {
     },
     "pinned-digest": {
         "clusterName": CLUSTER,
-        "image": {"repository": "registry.example/eventkeeper-emitter", "digest": "sha256:" + "ab" * 32},
+        "image": {"registry": "registry.example", "repository": "mirror/eventkeeper-emitter",
+                  "digest": "sha256:" + "ab" * 32},
         "leaderElection": {"enabled": True, "leaseName": "events-leader"},
         "networkPolicy": {"apiServerTo": [{"ipBlock": {"cidr": "10.0.0.0/16"}}]},
     },
+}
+
+# Everything a user of the bitnami, fluent-bit or kube-state-metrics charts adapts, at once.
+MATRIX["adapted"] = {
+    "clusterName": CLUSTER,
+    "global": {"imageRegistry": "mirror.example:5000"},
+    "image": {"tag": "0.1.0-custom"},
+    "imagePullSecrets": [{"name": "regcred"}],
+    "commonLabels": {"team": "platform"},
+    "podLabels": {"cost-centre": "c42"},
+    "podAnnotations": {"example.com/owner": "platform"},
+    "extraEnv": [{"name": "RUST_BACKTRACE", "value": "1"},
+                 {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+    "envFrom": [{"configMapRef": {"name": "team-settings"}}],
+    "extraVolumes": [{"name": "ca-bundle", "configMap": {"name": "corporate-ca"}}],
+    "extraVolumeMounts": [{"name": "ca-bundle", "mountPath": "/etc/corporate-ca", "readOnly": True}],
+    "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 2000,
+                           "supplementalGroups": [2000], "seccompProfile": {"type": "RuntimeDefault"}},
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "readOnlyRootFilesystem": True,
+                        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                        "seccompProfile": {"type": "RuntimeDefault"}},
+    "topologySpreadConstraints": [{
+        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "eventkeeper"}},
+    }],
+    "podMonitor": {"enabled": True, "labels": {"release": "prometheus"}, "interval": "15s",
+                   "relabelings": [{"action": "labeldrop", "regex": "endpoint"}]},
+    "prometheusRule": {"enabled": True, "checkpointAgeSeconds": 120, "alertLabels": {"severity": "critical"}},
+    "networkPolicy": {"enabled": False},
 }
 
 # Values the schema (or the templates) must refuse, with a word the error must contain.
@@ -104,6 +142,19 @@ REJECTED: dict[str, tuple[dict, str]] = {
         {"clusterName": CLUSTER, "leaderElection": {"enabled": False}},
         "needs leaderElection.enabled",
     ),
+    "typo'd container security context key": (
+        {"clusterName": CLUSTER, "securityContext": {"readOnlyRootFileSystem": True}}, "readOnlyRootFileSystem"),
+    "typo'd relabeling key": (
+        {"clusterName": CLUSTER, "serviceMonitor": {"relabelings": [{"source_labels": ["a"]}]}}, "source_labels"),
+    "extraEnv without a name": ({"clusterName": CLUSTER, "extraEnv": [{"value": "x"}]}, "name"),
+    "a volume mount without a path": (
+        {"clusterName": CLUSTER, "extraVolumeMounts": [{"name": "ca-bundle"}]}, "mountPath"),
+    "spread constraint without topologyKey": (
+        {"clusterName": CLUSTER, "topologySpreadConstraints": [{"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}]},
+        "topologyKey"),
+    "ServiceMonitor and PodMonitor together": (
+        {"clusterName": CLUSTER, "serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}},
+        "choose one"),
     "ServiceMonitor without Service": (
         {"clusterName": CLUSTER, "serviceMonitor": {"enabled": True}, "service": {"enabled": False}},
         "needs service.enabled",
@@ -184,19 +235,36 @@ def check_kubernetes_validate(docs: list[dict]) -> None:
                 raise AssertionError(f"{what}: {err.message}") from None
 
 
+RELABEL_KEYS = {"sourceLabels", "separator", "targetLabel", "regex", "modulus", "replacement", "action"}
+
+
 def check_service_monitor_shape(doc: dict) -> None:
-    """No ServiceMonitor schema ships offline: check the fields we set against the
-    monitoring.coreos.com/v1 CRD by hand (names and types only)."""
+    """No Prometheus Operator schema ships offline: check the fields we set against the
+    monitoring.coreos.com/v1 CRDs (ServiceMonitor, PodMonitor, PrometheusRule) by hand (names
+    and types only); PromQL is parsed by check_alert_rules."""
     assert doc["apiVersion"] == "monitoring.coreos.com/v1"
     spec = doc["spec"]
-    assert set(spec) == {"namespaceSelector", "selector", "endpoints"}, spec.keys()
+    if doc["kind"] == "PrometheusRule":
+        assert set(spec) == {"groups"}, spec.keys()
+        for group in spec["groups"]:
+            assert set(group) == {"name", "rules"}, group.keys()
+            for rule in group["rules"]:
+                assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}, rule.keys()
+                assert re.fullmatch(r"[0-9]+(ms|s|m|h)", rule["for"]), rule
+                assert all(isinstance(v, str) for v in {**rule["labels"], **rule["annotations"]}.values()), rule
+        return
+    endpoints_key = {"ServiceMonitor": "endpoints", "PodMonitor": "podMetricsEndpoints"}[doc["kind"]]
+    assert set(spec) == {"namespaceSelector", "selector", endpoints_key}, spec.keys()
     assert set(spec["namespaceSelector"]) == {"matchNames"}
     assert set(spec["selector"]) == {"matchLabels"}
-    for endpoint in spec["endpoints"]:
-        assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout"}, endpoint
+    for endpoint in spec[endpoints_key]:
+        assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout", "relabelings", "metricRelabelings"}, endpoint
         assert endpoint["port"] == "http" and endpoint["path"] == "/metrics", endpoint
         for key in ("interval", "scrapeTimeout"):
             assert re.fullmatch(r"[0-9]+(ms|s|m|h)", endpoint[key]), endpoint
+        for key in ("relabelings", "metricRelabelings"):
+            for relabel in endpoint.get(key, []):
+                assert set(relabel) <= RELABEL_KEYS, relabel
 
 
 def check_yamllint(yamllint: str, file: Path) -> None:
@@ -274,27 +342,35 @@ def check_deployment_wiring(docs: list[dict], values: dict) -> None:
     env = env_of(c)
     leader = values.get("leaderElection", {}).get("enabled", True)
     assert env["EVENTKEEPER_LEADER_ELECTION"] == str(leader).lower(), env
-    lease = values.get("leaderElection", {}).get("leaseName") or RELEASE
+    lease = values.get("leaderElection", {}).get("leaseName") or DEFAULT_LEASE
     assert env["EVENTKEEPER_LEASE_NAME"] == lease
     assert env["EVENTKEEPER_LEASE_NAMESPACE"] == NAMESPACE
     assert env["EVENTKEEPER_CLUSTER_NAME"] == CLUSTER
     spread = pod["topologySpreadConstraints"]
-    assert spread[0]["topologyKey"] == "kubernetes.io/hostname", spread
-    assert spread[0]["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    if values.get("topologySpreadConstraints"):
+        assert spread == values["topologySpreadConstraints"], spread
+    else:
+        assert spread[0]["topologyKey"] == "kubernetes.io/hostname", spread
+        assert spread[0]["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
     assert pdb["spec"]["maxUnavailable"] == 1, "a PDB that never blocks a single replica's drain"
     svc = one(docs, "Service")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()), "Service selects the pods"
-    policy = one(docs, "NetworkPolicy")
-    assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
-    image = c["image"]
-    digest = values.get("image", {}).get("digest")
-    if digest:
-        assert image == f"{values['image']['repository']}@{digest}", image
+    if values.get("networkPolicy", {}).get("enabled", True):
+        policy = one(docs, "NetworkPolicy")
+        assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     else:
-        assert image.endswith(":0.1.0") or ":" in image.rsplit("/", 1)[-1], image
+        assert not by_kind(docs, "NetworkPolicy")
+    image_values = {"registry": "ghcr.io", "repository": "eventkeeper/eventkeeper-emitter", "tag": "0.1.0",
+                    **values.get("image", {})}
+    registry = values.get("global", {}).get("imageRegistry") or image_values["registry"]
+    reference = f"{registry}/{image_values['repository']}" if registry else image_values["repository"]
+    if image_values.get("digest"):
+        assert c["image"] == f"{reference}@{image_values['digest']}", c["image"]
+    else:
+        assert c["image"] == f"{reference}:{image_values['tag']}", c["image"]
     for doc in docs:
         if doc["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
             assert doc["metadata"].get("namespace") == NAMESPACE, f"{doc['kind']} has no namespace"
@@ -311,14 +387,61 @@ def check_case_specifics(case: str, docs: list[dict], rendered: dict[str, str]) 
     else:
         for key in ("EVENTKEEPER_NAMESPACES", "EVENTKEEPER_INCLUDE", "EVENTKEEPER_EXCLUDE"):
             assert key not in env, f"{key} set without a value: the emitter's default is meant"
+    values = MATRIX[case]
     if case == "service-monitor":
         monitor = one(docs, "ServiceMonitor")
         assert monitor["metadata"]["labels"]["release"] == "prometheus"
+        endpoint = monitor["spec"]["endpoints"][0]
+        assert endpoint["relabelings"] == values["serviceMonitor"]["relabelings"], endpoint
+        assert endpoint["metricRelabelings"] == values["serviceMonitor"]["metricRelabelings"], endpoint
     else:
         assert not by_kind(docs, "ServiceMonitor")
+    if values.get("podMonitor", {}).get("enabled"):
+        monitor = one(docs, "PodMonitor")
+        deployment = one(docs, "Deployment")
+        assert monitor["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+        assert monitor["spec"]["podMetricsEndpoints"][0]["relabelings"] == values["podMonitor"]["relabelings"]
+        assert not by_kind(docs, "Service") or not by_kind(docs, "ServiceMonitor")
+    else:
+        assert not by_kind(docs, "PodMonitor")
+    if values.get("prometheusRule", {}).get("enabled"):
+        rules = one(docs, "PrometheusRule")["spec"]["groups"][0]["rules"]
+        assert [r["alert"] for r in rules] == ["EventkeeperCheckpointStale", "EventkeeperNoLeader",
+                                               "EventkeeperForbidden"], rules
+        age = values["prometheusRule"].get("checkpointAgeSeconds", 60)
+        assert rules[0]["expr"].endswith(f"> {age}"), rules[0]["expr"]
+        for rule in rules:
+            assert rule["labels"] == values["prometheusRule"].get("alertLabels", {"severity": "warning"}), rule
+            assert f'namespace="{NAMESPACE}"' in rule["expr"], rule["expr"]
+    else:
+        assert not by_kind(docs, "PrometheusRule")
+    if case == "adapted":
+        check_adapted(docs, values)
     notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
     assert f"/aws/containerinsights/{CLUSTER}/application" in notes, "NOTES names the log group"
     assert "log_processed." in notes and "| sort @timestamp desc" in notes, "NOTES has a query"
+
+
+def check_adapted(docs: list[dict], values: dict) -> None:
+    """Each adaptation knob lands where its users expect it."""
+    deployment = one(docs, "Deployment")
+    template = deployment["spec"]["template"]
+    pod = template["spec"]
+    c = pod["containers"][0]
+    for doc in docs:
+        assert doc["metadata"]["labels"].get("team") == "platform", f"{doc['kind']} lacks commonLabels"
+    assert "team" not in deployment["spec"]["selector"]["matchLabels"], "commonLabels must stay out of selectors"
+    assert template["metadata"]["labels"]["team"] == "platform"
+    assert template["metadata"]["labels"]["cost-centre"] == "c42"
+    assert template["metadata"]["annotations"] == values["podAnnotations"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert c["env"][-len(values["extraEnv"]):] == values["extraEnv"], c["env"][-3:]
+    assert c["envFrom"] == values["envFrom"]
+    assert values["extraVolumes"][0] in pod["volumes"], pod["volumes"]
+    assert values["extraVolumeMounts"][0] in c["volumeMounts"], c["volumeMounts"]
+    # Helm merges a user's map into the default one (a key is removed by setting it to null).
+    assert values["podSecurityContext"].items() <= pod["securityContext"].items(), pod["securityContext"]
+    assert values["securityContext"].items() <= c["securityContext"].items(), c["securityContext"]
 
 
 def check_catch_up_rbac(case: str, docs: list[dict]) -> None:
@@ -405,7 +528,7 @@ def check_rbac_matches_emitter(emitter: str, docs: list[dict], values: dict) -> 
         f"chart grants more: {sorted(granted - wanted)}; chart lacks: {sorted(wanted - granted)}"
     )
     # Namespaced grants are limited to the release's own Lease wherever Kubernetes allows it.
-    lease = values.get("leaderElection", {}).get("leaseName") or RELEASE
+    lease = values.get("leaderElection", {}).get("leaseName") or DEFAULT_LEASE
     for role in by_kind(docs, "Role"):
         if role["metadata"]["name"].endswith("-catchup"):
             continue
@@ -422,9 +545,10 @@ def check_env_matches_emitter(emitter: str, rendered_cases: dict[str, list[dict]
     known = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", help_text))
     assert known, f"`run --help` names no env vars:\n{help_text[:600]}"
     chart_sets: set[str] = set()
-    for docs in rendered_cases.values():
+    for case, docs in rendered_cases.items():
         container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-        names = set(env_of(container)) - {"POD_NAME", "POD_NAMESPACE"}
+        extra = {e["name"] for e in MATRIX[case].get("extraEnv", [])}
+        names = {e["name"] for e in container["env"]} - {"POD_NAME", "POD_NAMESPACE"} - extra
         unknown = names - known
         assert not unknown, f"the chart sets variables the emitter does not read: {sorted(unknown)}"
         chart_sets |= names
@@ -581,6 +705,7 @@ def check_deployment_runs(emitter: str, sim: str, docs: list[dict], tmp: Path) -
         wait_for("records on the leader's stdout", lambda: replicas[leader][2].stat().st_size > 0, 30)
         status, metrics = http_get(replicas[leader][1] + "/metrics")
         assert status == 200 and "eventkeeper_" in metrics, f"/metrics: {status}"
+        LEADER_METRICS.append(metrics)
         time.sleep(1)
         records = [json.loads(l) for l in replicas[leader][2].read_text().splitlines() if l.strip()]
         assert records and all(r["cluster"] == CLUSTER for r in records), records[:1]
@@ -597,6 +722,27 @@ def check_deployment_runs(emitter: str, sim: str, docs: list[dict], tmp: Path) -
             assert code == 0, f"{name} exited {code} after SIGTERM"
         print(f"      leader {leader}: {len(records)} records; both stopped "
               f"{time.monotonic() - started:.1f} s after SIGTERM (grace {grace} s)")
+
+
+LEADER_METRICS: list[str] = []  # the running leader's /metrics, for check_alert_rules
+
+
+def check_alert_rules(promql_python: str, docs: list[dict]) -> None:
+    """The PrometheusRule's expressions parse as PromQL (promql-parser) and name only metrics
+    (and labels) the real emitter exports."""
+    assert LEADER_METRICS, "no /metrics from a running emitter (the Deployment run failed)"
+    exported = set(re.findall(r"^# TYPE (eventkeeper_[a-z_]+) ", LEADER_METRICS[0], re.M))
+    rules = one(docs, "PrometheusRule")["spec"]["groups"][0]["rules"]
+    parse = subprocess.run(
+        [promql_python, "-c", "import json, sys, promql_parser\nfor e in json.load(sys.stdin): promql_parser.parse(e)"],
+        input=json.dumps([r["expr"] for r in rules]), capture_output=True, text=True, timeout=60)
+    assert parse.returncode == 0, f"PromQL does not parse: {parse.stderr.strip()[-400:]}"
+    for rule in rules:
+        for name in re.findall(r"\b(eventkeeper_[a-z_]+)\b", rule["expr"]):
+            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert name in exported or family in exported, f"{rule['alert']}: {name} is not exported ({sorted(exported)})"
+    assert re.search(r'^eventkeeper_api_errors_total\{class="forbidden"\} ', LEADER_METRICS[0], re.M), \
+        "the emitter exports no eventkeeper_api_errors_total{class=\"forbidden\"} series"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -677,6 +823,24 @@ def check_committed_example(text: str) -> None:
     )
 
 
+def check_lease_for_any_release() -> None:
+    """`helm install prod-events ...` still names the Lease the catch-up looks for by default; the
+    Role, the emitter's environment and the catch-up RBAC agree on it."""
+    emitter_rs = (REPO / "emitter" / "src" / "config.rs").read_text()
+    catchup_rs = (REPO / "lambda" / "src" / "config.rs").read_text()
+    for source in (emitter_rs, catchup_rs):
+        assert re.search(r'env = "EVENTKEEPER_LEASE_NAME", default_value = "' + DEFAULT_LEASE + '"', source), \
+            "the emitter's or the catch-up's default Lease name is not " + DEFAULT_LEASE
+    for release in ("prod-events", "eventkeeper-2"):
+        docs = documents(render({"clusterName": CLUSTER, "catchUpAccess": {"enabled": True}}, name=release))
+        env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+        assert env["EVENTKEEPER_LEASE_NAME"] == DEFAULT_LEASE, (release, env["EVENTKEEPER_LEASE_NAME"])
+        assert env["EVENTKEEPER_LEASE_NAMESPACE"] == NAMESPACE
+        named = {tuple(r.get("resourceNames", [])) for role in by_kind(docs, "Role") for r in role["rules"]
+                 if r.get("resourceNames")}
+        assert named == {(DEFAULT_LEASE,)}, (release, named)
+
+
 def check_values_documented() -> None:
     """Every key of values.schema.json is in the chart README's table (or a parent key is)."""
     schema = json.loads((CHART / "values.schema.json").read_text())
@@ -736,6 +900,7 @@ def main() -> int:
     parser.add_argument("--yamllint", required=True, help="the yamllint executable")
     parser.add_argument("--sim", required=True, help="the eventkeeper-sim binary")
     parser.add_argument("--out", required=True, type=Path, help="directory for rendered manifests")
+    parser.add_argument("--promql-python", required=True, help="a Python with promql-parser")
     args = parser.parse_args()
 
     checks = Checks()
@@ -776,11 +941,16 @@ def main() -> int:
     if "defaults" in rendered_cases:
         checks.run("the default Deployment runs: probes, leader and standby, Lease, SIGTERM",
                    lambda: check_deployment_runs(args.emitter, args.sim, rendered_cases["defaults"], args.out))
+    if "adapted" in rendered_cases:
+        checks.run("PrometheusRule: PromQL parses, metrics are the emitter's",
+                   lambda: check_alert_rules(args.promql_python, rendered_cases["adapted"]))
     checks.run("environment equals the emitter's `run --help`",
                lambda: check_env_matches_emitter(args.emitter, rendered_cases))
     for what, (values, needle) in REJECTED.items():
         checks.run(f"rejects {what}", lambda v=values, n=needle: check_rejected(v, n))
     checks.run("every value is documented in the chart README", check_values_documented)
+    checks.run("the Lease is the emitter's and catch-up's default for any release name",
+               check_lease_for_any_release)
     if "defaults" in rendered_cases:
         checks.run("docs/log-pipeline.md routes this chart's pods",
                    lambda: check_pipeline_guide(rendered_cases["defaults"]))

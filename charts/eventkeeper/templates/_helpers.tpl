@@ -32,6 +32,9 @@ helm.sh/chart: {{ include "eventkeeper.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: eventkeeper
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/* Labels of the emitter's objects. */}}
@@ -50,21 +53,35 @@ app.kubernetes.io/component: emitter
 
 {{/* The Lease the leader holds and checkpoints on. */}}
 {{- define "eventkeeper.leaseName" -}}
-{{- default (include "eventkeeper.fullname" .) .Values.leaderElection.leaseName -}}
+{{- default "eventkeeper" .Values.leaderElection.leaseName -}}
 {{- end -}}
 
+{{/* registry/repository@digest, or :tag (default appVersion); global.imageRegistry wins. */}}
 {{- define "eventkeeper.image" -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $registry := default .Values.image.registry (.Values.global).imageRegistry -}}
+{{- $repository := .Values.image.repository -}}
+{{- if $registry -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" $registry) $repository -}}
 {{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The alert metrics' selector: this release's pods, however Prometheus scraped them. */}}
+{{- define "eventkeeper.alertSelector" -}}
+namespace="{{ .Release.Namespace }}",pod=~"{{ include "eventkeeper.fullname" . }}-.*"
 {{- end -}}
 
 {{/* Settings that cannot be expressed in values.schema.json. */}}
 {{- define "eventkeeper.validate" -}}
 {{- if not .Values.clusterName -}}
 {{- fail "clusterName is required: set it to the EKS cluster name (--set clusterName=NAME); it names the Container Insights log group and is written into every record" -}}
+{{- end -}}
+{{- if and .Values.serviceMonitor.enabled .Values.podMonitor.enabled -}}
+{{- fail "serviceMonitor.enabled and podMonitor.enabled: choose one, or Prometheus scrapes every replica twice" -}}
 {{- end -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail "replicaCount > 1 needs leaderElection.enabled=true: without a leader every replica would emit every event" -}}
