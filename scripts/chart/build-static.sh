@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the static (musl) release binary of eventkeeper-emitter that the container image ships,
-# and proves it is static. The same script runs in emitter/Dockerfile and in `make emitter-static`
-# (part of `make test`), so the image's build step is exercised on every CI run.
+# and proves it is static. scripts/release/build.sh (the release workflow, `make image`) and
+# `make emitter-static` (part of `make test`) both call it, so the image's binary is built the
+# same way on every CI run.
 #
 #   scripts/chart/build-static.sh [RUST_TARGET]     (default x86_64-unknown-linux-musl)
 #
