@@ -260,19 +260,7 @@ class Lambda(unittest.TestCase):
         self.assertEqual(function["handler"], "bootstrap")
         self.assertEqual(function["architectures"], ["${var.architecture}"])
         self.assertEqual(MODULE.variable("architecture")["default"], "arm64")
-        self.assertEqual(function["filename"], "${local.lambda_zip_path}")
-        self.assertIsNone(MODULE.variable("lambda_zip_path")["default"])
-
-    def test_the_default_zip_is_what_make_lambda_zip_builds(self):
-        default = re.search(r'coalesce\(var\.lambda_zip_path, "(.*)"\)', MODULE.local("lambda_zip_path"))
-        self.assertIsNotNone(default)
-        lambda_mk = (ROOT / "mk/lambda.mk").read_text()
-        for arch in ("arm64", "x86_64"):
-            path = default.group(1).replace("${path.module}", str(MODULE_DIR))
-            path = Path(os.path.normpath(path.replace("${var.architecture}", arch)))
-            self.assertEqual(path, ROOT / f"target/lambda/{arch}/eventkeeper-catchup/bootstrap.zip")
-            self.assertIn(f"--lambda-dir $(LAMBDA_TARGET_DIR)/{arch}", lambda_mk)
-        self.assertIn("LAMBDA_TARGET_DIR := $(CURDIR)/target/lambda", lambda_mk)
+        # The code's source (released zip or S3 mirror): test_release_inputs.py.
 
     def test_every_environment_variable_is_one_the_function_reads(self):
         config_rs = (ROOT / "lambda/src/config.rs").read_text()

@@ -40,6 +40,7 @@ resource "aws_glue_catalog_database" "events" {
   count       = var.create_athena ? 1 : 0
   name        = local.athena_database
   description = "eventkeeper: Kubernetes Events of ${var.cluster_name}"
+  tags        = var.tags
 }
 
 resource "aws_glue_catalog_table" "events" {

@@ -1,5 +1,5 @@
 # The catch-up function: lists every Event through the EKS API on a schedule and archives the
-# observations it has not archived yet (lambda/, `make lambda-zip`).
+# observations it has not archived yet (lambda/; the release publishes its zips).
 
 resource "aws_cloudwatch_log_group" "lambda" {
   name              = "/aws/lambda/${local.name}"
@@ -15,11 +15,15 @@ resource "aws_lambda_function" "catchup" {
   description   = "eventkeeper catch-up: archives Kubernetes Events of ${var.cluster_name} to S3"
   role          = aws_iam_role.lambda.arn
 
-  filename         = local.lambda_zip_path
-  source_code_hash = filebase64sha256(local.lambda_zip_path)
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = [var.architecture]
+  # The released zip (scripts/fetch-release.sh VERSION) from a local path, or its S3 mirror.
+  filename          = var.lambda_zip_path
+  source_code_hash  = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
+  s3_bucket         = var.lambda_s3_bucket
+  s3_key            = var.lambda_s3_key
+  s3_object_version = var.lambda_s3_object_version
+  runtime           = "provided.al2023"
+  handler           = "bootstrap"
+  architectures     = [var.architecture]
 
   memory_size                    = var.lambda_memory_mb
   timeout                        = var.lambda_timeout_seconds
@@ -59,6 +63,11 @@ resource "aws_lambda_function" "catchup" {
   ]
 
   lifecycle {
+    # Checked at plan time, before anything is created.
+    precondition {
+      condition     = (var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)
+      error_message = "Give the catch-up's code in exactly one way: lambda_zip_path (the released zip: scripts/fetch-release.sh VERSION downloads and verifies it), or lambda_s3_bucket and lambda_s3_key (your mirror of it)."
+    }
     precondition {
       condition     = length(local.name) <= 40
       error_message = "The derived name \"${local.name}\" is longer than 40 characters (IAM role and function names are limited to 64): set var.name."
@@ -108,6 +117,7 @@ resource "aws_vpc_security_group_egress_rule" "to_cluster" {
   from_port                    = 443
   to_port                      = 443
   referenced_security_group_id = var.vpc_config.cluster_security_group_id
+  tags                         = var.tags
 }
 
 resource "aws_vpc_security_group_ingress_rule" "cluster_from_lambda" {
@@ -118,6 +128,7 @@ resource "aws_vpc_security_group_ingress_rule" "cluster_from_lambda" {
   from_port                    = 443
   to_port                      = 443
   referenced_security_group_id = aws_security_group.lambda[0].id
+  tags                         = var.tags
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_cidr" {
@@ -128,6 +139,7 @@ resource "aws_vpc_security_group_egress_rule" "to_cidr" {
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = each.value
+  tags              = var.tags
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_s3_gateway" {
@@ -138,4 +150,5 @@ resource "aws_vpc_security_group_egress_rule" "to_s3_gateway" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = var.vpc_config.s3_prefix_list_id
+  tags              = var.tags
 }

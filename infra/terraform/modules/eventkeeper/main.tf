@@ -6,10 +6,8 @@ locals {
   name       = coalesce(var.name, lower(replace("eventkeeper-${var.cluster_name}", "_", "-")))
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
-
-  # make lambda-zip: target/lambda/{x86_64,arm64}/eventkeeper-catchup/bootstrap.zip
-  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../../../../target/lambda/${var.architecture}/eventkeeper-catchup/bootstrap.zip")
+  # `id` is the region's name in AWS provider 5.x and 6.x (6.x deprecates `name`).
+  region = data.aws_region.current.id
 
   cluster_arn = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${var.cluster_name}"
 

@@ -34,13 +34,41 @@ variable "tags" {
 # ---------------------------------------------------------------------------------------------
 
 variable "lambda_zip_path" {
-  description = "Path of the function's zip. Default: what `make lambda-zip` builds in this repository for `architecture`, `target/lambda/<architecture>/eventkeeper-catchup/bootstrap.zip` (arm64 or x86_64; found from the module's own directory). Set it when the module is used from elsewhere."
+  description = "Path of the catch-up's released zip for `architecture`: `scripts/fetch-release.sh VERSION` downloads `eventkeeper-catchup-VERSION-linux-<amd64|arm64>.zip` from the GitHub release and verifies it against SHA256SUMS (arm64 for `architecture = \"arm64\"`, amd64 for `x86_64`). Set this, or `lambda_s3_bucket` and `lambda_s3_key`."
   type        = string
   default     = null
 }
 
+variable "lambda_s3_bucket" {
+  description = "Bucket of an S3 copy of the released zip (organisations that mirror artifacts), with `lambda_s3_key`; instead of `lambda_zip_path`. Same region as the function."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_key" {
+  description = "Key of the released zip in `lambda_s3_bucket`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.lambda_s3_key == null) == (var.lambda_s3_bucket == null)
+    error_message = "lambda_s3_bucket and lambda_s3_key go together."
+  }
+}
+
+variable "lambda_s3_object_version" {
+  description = "Version of the zip's S3 object (versioned buckets): a new version updates the function. null: the latest, and Terraform does not see a new upload under the same key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_object_version == null || var.lambda_s3_key != null
+    error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
+  }
+}
+
 variable "architecture" {
-  description = "Lambda architecture: `arm64` (Graviton, cheaper per GB-second) or `x86_64`. Build the matching zip."
+  description = "Lambda architecture: `arm64` (Graviton, cheaper per GB-second) or `x86_64`. Give the matching released zip (linux-arm64 or linux-amd64)."
   type        = string
   default     = "arm64"
 
@@ -54,6 +82,11 @@ variable "lambda_memory_mb" {
   description = "Memory of the catch-up function (MB). One list page is in memory at a time; 256 MB holds pages of 500 events with room to spare."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number of MB between 128 and 10240 (Lambda's limits)."
+  }
 }
 
 variable "lambda_timeout_seconds" {
@@ -74,9 +107,14 @@ variable "lambda_reserved_concurrency" {
 }
 
 variable "lambda_log_retention_days" {
-  description = "Retention of the function's own log group (its run logs and EMF metrics documents)."
+  description = "Retention of the function's own log group (its run logs and EMF metrics documents), in days: one of the values CloudWatch Logs accepts (0 keeps them for ever)."
   type        = number
   default     = 365
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.lambda_log_retention_days)
+    error_message = "lambda_log_retention_days must be one of CloudWatch Logs' retention values: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
 }
 
 variable "log_format" {
@@ -149,12 +187,22 @@ variable "schedule_max_retry_attempts" {
   description = "How often EventBridge Scheduler retries an invocation it could not deliver, before the event goes to the dead-letter queue."
   type        = number
   default     = 3
+
+  validation {
+    condition     = var.schedule_max_retry_attempts >= 0 && var.schedule_max_retry_attempts <= 185 && floor(var.schedule_max_retry_attempts) == var.schedule_max_retry_attempts
+    error_message = "schedule_max_retry_attempts must be a whole number between 0 and 185 (EventBridge Scheduler's limit)."
+  }
 }
 
 variable "lambda_async_retry_attempts" {
   description = "How often Lambda retries a failed asynchronous run (0 to 2) before it goes to the dead-letter queue. Runs are idempotent."
   type        = number
   default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.lambda_async_retry_attempts)
+    error_message = "lambda_async_retry_attempts must be 0, 1 or 2 (Lambda's limit for asynchronous invocations)."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +335,14 @@ variable "backfill_log_stream_name" {
 }
 
 variable "lease_namespace" {
-  description = "Namespace of the emitter's Lease, i.e. the chart's release namespace (EVENTKEEPER_LEASE_NAMESPACE). null: the function's default."
+  description = "Namespace of the emitter's Lease: the chart's release namespace (EVENTKEEPER_LEASE_NAMESPACE; the chart's install notes print it). null: the function's default, `eventkeeper`, the namespace the install guide uses."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.lease_namespace == null || can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", coalesce(var.lease_namespace, "x")))
+    error_message = "lease_namespace must be a Kubernetes namespace name (lower case letters, digits and '-', at most 63)."
+  }
 }
 
 variable "backfill_lease_duration" {
@@ -299,9 +352,14 @@ variable "backfill_lease_duration" {
 }
 
 variable "lease_name" {
-  description = "Name of the emitter's Lease (EVENTKEEPER_LEASE_NAME). null: the function's default."
+  description = "Name of the emitter's Lease: the chart's `leaderElection.leaseName` (EVENTKEEPER_LEASE_NAME; the chart's install notes print it). null: the function's default, `eventkeeper`, which is also the chart's default for any release name."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.lease_name == null || can(regex("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", coalesce(var.lease_name, "x")))
+    error_message = "lease_name must be a Kubernetes object name (lower case letters, digits, '-' and '.', at most 253)."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # aws_eks_access_entry (5.33); provided.al2023 (5.30); Scheduler and Glue projection earlier.
-      version = ">= 5.40"
+      # Nothing the module uses is deprecated in 6.x (data.aws_region is read through `id`).
+      version = ">= 5.40, < 7.0"
     }
   }
 }
