@@ -6,12 +6,9 @@ pub mod event_input;
 pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
-pub mod json_line;
-pub mod line_budget;
 pub mod normalise;
 pub mod record;
 pub mod resource_version;
-pub mod schema;
 pub mod source;
 
 pub use normalise::{Context, NormaliseError, normalise};

@@ -12,30 +12,10 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::line_budget::{self, FieldBudget};
+use crate::record::line_budget::{self, DEFAULT_MAX_LINE_BYTES, FieldBudget, MIN_MAX_LINE_BYTES};
 use crate::record::{
     EventSeries, EventSource, Metadata, ObjectReference, Origin, Record, Reporter, SCHEMA_VERSION,
 };
-
-/// Default line budget: containerd splits longer stdout lines into partial records.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024;
-
-/// Smallest line budget accepted: room for the identity of any event.
-pub const MIN_MAX_LINE_BYTES: usize = 1024;
-
-/// Parses a line budget given on the command line or in the environment.
-pub fn parse_max_line_bytes(text: &str) -> Result<usize, String> {
-    let bytes: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
-    if bytes < MIN_MAX_LINE_BYTES {
-        return Err(format!(
-            "{bytes} is below the minimum of {MIN_MAX_LINE_BYTES} bytes"
-        ));
-    }
-    Ok(bytes)
-}
 
 /// Why an input could not become a record at all.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -500,7 +480,7 @@ mod tests {
 
     use super::*;
     use crate::fixtures::TestEvent;
-    use crate::line_budget::line_bytes;
+    use crate::record::line_budget::line_bytes;
 
     fn record(event: TestEvent) -> Record {
         normalise(&event.json(), &Context::new("prod", Origin::Watch)).expect("an Event")
@@ -686,12 +666,5 @@ mod tests {
         let r = normalise(&TestEvent::new().message("m".repeat(5000)).json(), &ctx).expect("Event");
         assert!(r.to_line().len() <= 2048);
         assert!(r.to_line().len() > 1900, "uses the budget");
-    }
-
-    #[test]
-    fn parse_max_line_bytes_rejects_small_and_junk() {
-        assert_eq!(parse_max_line_bytes("16384"), Ok(16384));
-        assert!(parse_max_line_bytes("100").is_err());
-        assert!(parse_max_line_bytes("lots").is_err());
     }
 }

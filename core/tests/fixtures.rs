@@ -3,9 +3,9 @@
 mod support;
 
 use eventkeeper_core::event_input::{Entry, for_each_entry};
-use eventkeeper_core::line_budget::{MAX_RECORD_FIELDS, flattened_fields};
-use eventkeeper_core::normalise::DEFAULT_MAX_LINE_BYTES;
 use eventkeeper_core::record::RESERVED_SHIPPER_KEYS;
+use eventkeeper_core::record::line_budget::DEFAULT_MAX_LINE_BYTES;
+use eventkeeper_core::record::line_budget::{MAX_RECORD_FIELDS, flattened_fields};
 use eventkeeper_core::{Context, Origin, Record, normalise};
 use serde_json::Value;
 

@@ -2,8 +2,8 @@
 //! within the byte and field budgets, and the idempotency key is stable.
 
 use eventkeeper_core::fixtures::TestEvent;
-use eventkeeper_core::line_budget::{MAX_RECORD_FIELDS, flattened_fields};
-use eventkeeper_core::normalise::MIN_MAX_LINE_BYTES;
+use eventkeeper_core::record::line_budget::MIN_MAX_LINE_BYTES;
+use eventkeeper_core::record::line_budget::{MAX_RECORD_FIELDS, flattened_fields};
 use eventkeeper_core::{Context, Origin, normalise};
 use proptest::prelude::*;
 use serde_json::{Value, json};

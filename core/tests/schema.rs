@@ -1,7 +1,7 @@
 //! The committed JSON Schema (docs/schema/event-v1.json) must equal the one generated from the
 //! Rust types. Regenerate with `make schema`.
 
-use eventkeeper_core::schema::{COMMITTED_SCHEMA_PATH, record_schema_json};
+use eventkeeper_core::record::schema::{COMMITTED_SCHEMA_PATH, record_schema_json};
 
 #[test]
 fn committed_schema_matches_the_types() {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eventkeeper_core::normalise::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
+use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
 
 use eventkeeper_core::filter::{Filter, Rule};
 

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use eventkeeper_core::event_input::{self, Entry};
-use eventkeeper_core::normalise::{DEFAULT_MAX_LINE_BYTES, normalise_owned, parse_max_line_bytes};
+use eventkeeper_core::normalise::normalise_owned;
+use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
 use eventkeeper_core::{Context, Origin};
 
 /// Exit status when some input items were skipped (sysexits `EX_DATAERR`).

@@ -3,7 +3,7 @@
 //! records that shippers must re-join, and often don't. Every eventkeeper line must stay one
 //! full (`F`) record.
 
-use eventkeeper_core::normalise::DEFAULT_MAX_LINE_BYTES;
+use eventkeeper_core::record::line_budget::DEFAULT_MAX_LINE_BYTES;
 use eventkeeper_tests::{event_files, raw_event_lines, record_lines};
 
 /// containerd's read buffer for container output (`cio` / CRI logger).

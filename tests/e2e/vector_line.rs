@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use eventkeeper_core::normalise::DEFAULT_MAX_LINE_BYTES;
+use eventkeeper_core::record::line_budget::DEFAULT_MAX_LINE_BYTES;
 use eventkeeper_tests::{event_files, record_lines};
 use vrl::compiler::state::{ExternalEnv, RuntimeState};
 use vrl::compiler::{CompileConfig, Context, TargetValue, TimeZone};

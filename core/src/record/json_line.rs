@@ -1,176 +1,27 @@
-//! Writes a [`Record`] as its JSON line without going through serde. Serializing is most of what
+//! JSON syntax for the record's line, without going through serde. Serializing is most of what
 //! the emitter spends per event, and serde_json escapes every key name and every string one byte
-//! at a time; here the key names are literals and strings are checked eight bytes at a time, so
-//! an ordinary string is copied in one piece.
+//! at a time; here key names are literals and strings are checked eight bytes at a time, so an
+//! ordinary string is copied in one piece.
 //!
-//! The output is byte for byte what `serde_json::to_string(&record)` writes (the field order,
-//! escapes and skipped fields of the derives in [`crate::record`]): the tests compare the two on
-//! every fixture, every real-event corpus file and random records.
-
-use std::collections::BTreeMap;
-
-use serde_json::Value;
-
-use crate::record::{
-    EventSeries, EventSource, Metadata, ObjectReference, Origin, Record, Reporter, Truncation,
-};
-
-/// Appends `record` as one compact JSON object (no newline) to `out`.
-pub fn write_record(out: &mut String, record: &Record) {
-    let mut object = JsonObject::open(out);
-    object.number("schemaVersion", record.schema_version);
-    object.string("cluster", &record.cluster);
-    object.string("origin", origin_name(record.origin));
-    object.optional_string("originalApiVersion", &record.original_api_version);
-    object.optional_string("effectiveTime", &record.effective_time);
-    object.optional_string("effectiveTimeField", &record.effective_time_field);
-    object.number("occurrences", record.occurrences);
-    write_reporter(object.key("reporter"), &record.reporter);
-    write_metadata(object.key("metadata"), &record.metadata);
-    write_object_reference(object.key("involvedObject"), &record.involved_object);
-    object.optional_string("reason", &record.reason);
-    object.optional_string("message", &record.message);
-    object.optional_string("type", &record.event_type);
-    object.optional_number("count", record.count);
-    if let Some(source) = &record.source {
-        write_source(object.key("source"), source);
-    }
-    object.optional_string("firstTimestamp", &record.first_timestamp);
-    object.optional_string("lastTimestamp", &record.last_timestamp);
-    object.optional_string("eventTime", &record.event_time);
-    if let Some(series) = &record.series {
-        write_series(object.key("series"), series);
-    }
-    object.optional_string("reportingComponent", &record.reporting_component);
-    object.optional_string("reportingInstance", &record.reporting_instance);
-    object.optional_string("action", &record.action);
-    if let Some(related) = &record.related {
-        write_object_reference(object.key("related"), related);
-    }
-    if let Some(truncated) = &record.truncated {
-        write_truncation(object.key("truncated"), truncated);
-    }
-    object.close();
-}
-
-/// The serde name of an origin (`rename_all = "kebab-case"`).
-fn origin_name(origin: Origin) -> &'static str {
-    match origin {
-        Origin::Watch => "watch",
-        Origin::Relist => "relist",
-        Origin::CatchUp => "catch-up",
-        Origin::Convert => "convert",
-    }
-}
-
-fn write_reporter(out: &mut String, reporter: &Reporter) {
-    let mut object = JsonObject::open(out);
-    object.optional_string("component", &reporter.component);
-    object.optional_string("instance", &reporter.instance);
-    object.close();
-}
-
-fn write_metadata(out: &mut String, metadata: &Metadata) {
-    let mut object = JsonObject::open(out);
-    object.optional_string("name", &metadata.name);
-    object.optional_string("namespace", &metadata.namespace);
-    object.optional_string("uid", &metadata.uid);
-    object.optional_string("resourceVersion", &metadata.resource_version);
-    object.optional_string("creationTimestamp", &metadata.creation_timestamp);
-    if !metadata.labels.is_empty() {
-        write_string_map(object.key("labels"), &metadata.labels);
-    }
-    if !metadata.annotations.is_empty() {
-        write_string_map(object.key("annotations"), &metadata.annotations);
-    }
-    // `#[serde(flatten)]`: the other metadata continues the same object.
-    for (key, value) in &metadata.other {
-        write_value(object.escaped_key(key), value);
-    }
-    object.close();
-}
-
-fn write_object_reference(out: &mut String, reference: &ObjectReference) {
-    let mut object = JsonObject::open(out);
-    object.optional_string("kind", &reference.kind);
-    object.optional_string("namespace", &reference.namespace);
-    object.optional_string("name", &reference.name);
-    object.optional_string("uid", &reference.uid);
-    object.optional_string("apiVersion", &reference.api_version);
-    object.optional_string("resourceVersion", &reference.resource_version);
-    object.optional_string("fieldPath", &reference.field_path);
-    object.close();
-}
-
-fn write_source(out: &mut String, source: &EventSource) {
-    let mut object = JsonObject::open(out);
-    object.optional_string("component", &source.component);
-    object.optional_string("host", &source.host);
-    object.close();
-}
-
-fn write_series(out: &mut String, series: &EventSeries) {
-    let mut object = JsonObject::open(out);
-    object.optional_number("count", series.count);
-    object.optional_string("lastObservedTime", &series.last_observed_time);
-    object.optional_string("state", &series.state);
-    object.close();
-}
-
-fn write_truncation(out: &mut String, truncation: &Truncation) {
-    let mut object = JsonObject::open(out);
-    let fields = object.key("fields");
-    fields.push('[');
-    for (index, field) in truncation.fields.iter().enumerate() {
-        if index > 0 {
-            fields.push(',');
-        }
-        write_string(fields, field);
-    }
-    fields.push(']');
-    object.number("originalLineBytes", truncation.original_line_bytes);
-    object.optional_number("originalMessageBytes", truncation.original_message_bytes);
-    if truncation.labels_dropped != 0 {
-        object.number("labelsDropped", truncation.labels_dropped);
-    }
-    if truncation.annotations_dropped != 0 {
-        object.number("annotationsDropped", truncation.annotations_dropped);
-    }
-    object.close();
-}
-
-fn write_string_map(out: &mut String, map: &BTreeMap<String, String>) {
-    let mut object = JsonObject::open(out);
-    for (key, value) in map {
-        write_string(object.escaped_key(key), value);
-    }
-    object.close();
-}
-
-/// Metadata beyond the named fields is arbitrary JSON; strings, the common case, take the fast
-/// path and anything else goes through serde_json.
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::String(text) => write_string(out, text),
-        other => out.push_str(&other.to_string()),
-    }
-}
+//! The output is byte for byte what `serde_json::to_string(&record)` writes: the walk over the
+//! fields (module `walk`) is generated from the same declaration as the serde derives, and the
+//! tests compare the two on every fixture, every real-event corpus file and random records.
 
 /// An object being written: remembers whether a comma is due before the next member.
-struct JsonObject<'a> {
+pub(crate) struct JsonObject<'a> {
     out: &'a mut String,
     empty: bool,
 }
 
 impl<'a> JsonObject<'a> {
-    fn open(out: &'a mut String) -> Self {
+    pub(crate) fn open(out: &'a mut String) -> Self {
         out.push('{');
         Self { out, empty: true }
     }
 
     /// Starts a member whose name is a schema literal (plain ASCII, nothing to escape) and
     /// returns the output for its value.
-    fn key(&mut self, name: &str) -> &mut String {
+    pub(crate) fn key(&mut self, name: &str) -> &mut String {
         self.separate();
         self.out.push('"');
         self.out.push_str(name);
@@ -179,32 +30,11 @@ impl<'a> JsonObject<'a> {
     }
 
     /// Starts a member whose name comes from the event (a label key, say).
-    fn escaped_key(&mut self, name: &str) -> &mut String {
+    pub(crate) fn escaped_key(&mut self, name: &str) -> &mut String {
         self.separate();
         write_string(self.out, name);
         self.out.push(':');
         self.out
-    }
-
-    fn string(&mut self, name: &str, value: &str) {
-        write_string(self.key(name), value);
-    }
-
-    fn optional_string(&mut self, name: &str, value: &Option<String>) {
-        if let Some(value) = value {
-            self.string(name, value);
-        }
-    }
-
-    fn number(&mut self, name: &str, value: impl itoa::Integer) {
-        let mut digits = itoa::Buffer::new();
-        self.key(name).push_str(digits.format(value));
-    }
-
-    fn optional_number(&mut self, name: &str, value: Option<impl itoa::Integer>) {
-        if let Some(value) = value {
-            self.number(name, value);
-        }
     }
 
     fn separate(&mut self) {
@@ -214,7 +44,7 @@ impl<'a> JsonObject<'a> {
         self.empty = false;
     }
 
-    fn close(self) {
+    pub(crate) fn close(self) {
         self.out.push('}');
     }
 }

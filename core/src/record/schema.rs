@@ -1,7 +1,7 @@
 //! The JSON Schema of the record, generated from the Rust types so it cannot drift from them.
 //! The committed copy is `docs/schema/event-v1.json`; a test fails when the two differ.
 
-use crate::record::Record;
+use super::Record;
 
 /// Path of the committed schema, relative to the repository root.
 pub const COMMITTED_SCHEMA_PATH: &str = "docs/schema/event-v1.json";

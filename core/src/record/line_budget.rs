@@ -11,16 +11,69 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::json_line::{cut_escaped, escaped_len};
-use crate::record::{Metadata, ObjectReference, Record, Truncation};
+use super::json_line::{cut_escaped, escaped_len};
+use super::walk::FieldValue;
+use super::{Record, Truncation};
+
+/// Default line budget: containerd splits longer stdout lines into partial records.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Smallest line budget accepted: room for the identity of any event.
+pub const MIN_MAX_LINE_BYTES: usize = 1024;
+
+/// Parses a line budget given on the command line or in the environment.
+pub fn parse_max_line_bytes(text: &str) -> Result<usize, String> {
+    let bytes: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
+    if bytes < MIN_MAX_LINE_BYTES {
+        return Err(format!(
+            "{bytes} is below the minimum of {MIN_MAX_LINE_BYTES} bytes"
+        ));
+    }
+    Ok(bytes)
+}
 
 /// Most fields a record may flatten to. Logs Insights stops at 200 per event; Fluent Bit's
 /// `kubernetes` filter and the CloudWatch envelope add some 20 of their own, so we keep a margin.
 pub const MAX_RECORD_FIELDS: usize = 150;
 
 /// Fields the fixed part of a record can flatten to at most (every optional field present,
-/// `truncated` included). Labels, annotations and other metadata share the rest.
-const FIXED_FIELDS: usize = 56;
+/// `truncated` included, which names each part cut at most once). Labels, annotations and other
+/// metadata share the rest.
+const FIXED_FIELDS: usize = <Record as FieldValue>::MAX_LEAVES + CUT_PARTS.len();
+
+/// The parts `truncated.fields` can name, in the order they are cut.
+const CUT_PARTS: [&str; 7] = [
+    "message",
+    "metadata.annotations",
+    "metadata.labels",
+    "related",
+    "metadata.other",
+    "strings",
+    "skeleton",
+];
+
+/// What a record is reduced to when nothing else made it fit: what identifies the observation
+/// and says what happened. Every other field is emptied.
+const SKELETON: [&str; 15] = [
+    "schemaVersion",
+    "cluster",
+    "origin",
+    "effectiveTime",
+    "effectiveTimeField",
+    "occurrences",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.resourceVersion",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "reason",
+    "type",
+];
 
 /// Limit on flattened fields.
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +150,8 @@ pub fn fit(record: &mut Record, max_line_bytes: usize, fields: FieldBudget) {
         if !over(record, &cuts) {
             break;
         }
-        cap_strings(record, cap);
+        // Identity fields included, as a last resort.
+        record.cap_strings(cap);
         cuts.note("strings");
     }
     if over(record, &cuts) {
@@ -110,92 +164,16 @@ pub fn fit(record: &mut Record, max_line_bytes: usize, fields: FieldBudget) {
 /// Bytes of the record's line, newline included.
 pub fn line_bytes(record: &Record) -> usize {
     let mut line = String::new();
-    crate::json_line::write_record(&mut line, record);
+    record.write_value(&mut line);
     line.len() + 1
 }
 
-/// Bytes that all key names, punctuation and numbers of a record take at most, newline
-/// included (a test checks it against a record with every field present).
-const FIXED_SYNTAX_BYTES: usize = 1400;
-
-/// An upper bound of [`line_bytes`] without serializing: every string counted as if each byte
-/// needed the longest escape (`\u00XX`). `truncated` is not counted: it is only set after
-/// cutting, which measures exactly.
+/// An upper bound of [`line_bytes`] without serializing: the most that key names, punctuation
+/// and numbers can take, and every string counted as if each byte needed the longest escape
+/// (`\u00XX`).
 pub fn size_upper_bound(record: &Record) -> usize {
-    let text = |s: &Option<String>| s.as_ref().map_or(0, |s| 6 * s.len() + 3);
-    let reference = |r: &crate::record::ObjectReference| {
-        text(&r.kind)
-            + text(&r.namespace)
-            + text(&r.name)
-            + text(&r.uid)
-            + text(&r.api_version)
-            + text(&r.resource_version)
-            + text(&r.field_path)
-    };
-    let map = |m: &BTreeMap<String, String>| {
-        m.iter()
-            .map(|(k, v)| 6 * (k.len() + v.len()) + 6)
-            .sum::<usize>()
-    };
-    let meta = &record.metadata;
-    FIXED_SYNTAX_BYTES
-        + 6 * record.cluster.len()
-        + text(&record.original_api_version)
-        + text(&record.effective_time)
-        + text(&record.effective_time_field)
-        + text(&record.reporter.component)
-        + text(&record.reporter.instance)
-        + text(&meta.name)
-        + text(&meta.namespace)
-        + text(&meta.uid)
-        + text(&meta.resource_version)
-        + text(&meta.creation_timestamp)
-        + map(&meta.labels)
-        + map(&meta.annotations)
-        + meta
-            .other
-            .iter()
-            .map(|(k, v)| 6 * k.len() + 4 + value_upper_bound(v))
-            .sum::<usize>()
-        + reference(&record.involved_object)
-        + record.related.as_ref().map_or(0, reference)
-        + text(&record.reason)
-        + text(&record.message)
-        + text(&record.event_type)
-        + record
-            .source
-            .as_ref()
-            .map_or(0, |s| text(&s.component) + text(&s.host))
-        + text(&record.first_timestamp)
-        + text(&record.last_timestamp)
-        + text(&record.event_time)
-        + record
-            .series
-            .as_ref()
-            .map_or(0, |s| text(&s.last_observed_time) + text(&s.state))
-        + text(&record.reporting_component)
-        + text(&record.reporting_instance)
-        + text(&record.action)
-}
-
-fn value_upper_bound(value: &Value) -> usize {
-    match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
-        Value::String(s) => 6 * s.len() + 2,
-        Value::Array(items) => {
-            2 + items
-                .iter()
-                .map(|v| value_upper_bound(v) + 1)
-                .sum::<usize>()
-        }
-        Value::Object(map) => {
-            2 + map
-                .iter()
-                .map(|(k, v)| 6 * k.len() + 4 + value_upper_bound(v))
-                .sum::<usize>()
-        }
-    }
+    // The newline.
+    <Record as FieldValue>::MAX_SYNTAX_BYTES + record.text_upper_bound() + 1
 }
 
 /// How many fields Logs Insights would extract from `value`: one per leaf, nested objects and
@@ -276,95 +254,10 @@ fn drop_last_entries(map: &mut BTreeMap<String, String>, excess: usize) -> u64 {
     dropped
 }
 
-/// Caps every string value of the record; identity fields included, as a last resort.
-fn cap_strings(record: &mut Record, cap: usize) {
-    let cut = |text: &mut Option<String>| {
-        if let Some(text) = text.as_mut() {
-            cut_escaped(text, cap);
-        }
-    };
-    cut(&mut record.original_api_version);
-    cut(&mut record.reporter.component);
-    cut(&mut record.reporter.instance);
-    cut(&mut record.metadata.name);
-    cut(&mut record.metadata.namespace);
-    cut(&mut record.metadata.uid);
-    cut(&mut record.metadata.resource_version);
-    cut(&mut record.metadata.creation_timestamp);
-    let refs = std::iter::once(&mut record.involved_object).chain(record.related.as_mut());
-    for object in refs {
-        cut(&mut object.kind);
-        cut(&mut object.namespace);
-        cut(&mut object.name);
-        cut(&mut object.uid);
-        cut(&mut object.api_version);
-        cut(&mut object.resource_version);
-        cut(&mut object.field_path);
-    }
-    cut(&mut record.reason);
-    cut(&mut record.message);
-    cut(&mut record.event_type);
-    if let Some(source) = record.source.as_mut() {
-        cut(&mut source.component);
-        cut(&mut source.host);
-    }
-    cut(&mut record.first_timestamp);
-    cut(&mut record.last_timestamp);
-    cut(&mut record.event_time);
-    if let Some(series) = record.series.as_mut() {
-        cut(&mut series.last_observed_time);
-        cut(&mut series.state);
-    }
-    cut(&mut record.reporting_component);
-    cut(&mut record.reporting_instance);
-    cut(&mut record.action);
-    let mut cluster = Some(std::mem::take(&mut record.cluster));
-    cut(&mut cluster);
-    record.cluster = cluster.unwrap_or_default();
-}
-
-/// Reduces the record to what identifies the observation and says what happened, every string
-/// capped.
+/// Reduces the record to its [`SKELETON`], every string capped.
 fn skeleton(record: &mut Record, cap: usize) {
-    let mut small = Record {
-        schema_version: record.schema_version,
-        cluster: std::mem::take(&mut record.cluster),
-        origin: record.origin,
-        original_api_version: None,
-        effective_time: record.effective_time.take(),
-        effective_time_field: record.effective_time_field.take(),
-        occurrences: record.occurrences,
-        reporter: Default::default(),
-        metadata: Metadata {
-            name: record.metadata.name.take(),
-            namespace: record.metadata.namespace.take(),
-            uid: record.metadata.uid.take(),
-            resource_version: record.metadata.resource_version.take(),
-            ..Default::default()
-        },
-        involved_object: ObjectReference {
-            kind: record.involved_object.kind.take(),
-            namespace: record.involved_object.namespace.take(),
-            name: record.involved_object.name.take(),
-            ..Default::default()
-        },
-        reason: record.reason.take(),
-        message: None,
-        event_type: record.event_type.take(),
-        count: None,
-        source: None,
-        first_timestamp: None,
-        last_timestamp: None,
-        event_time: None,
-        series: None,
-        reporting_component: None,
-        reporting_instance: None,
-        action: None,
-        related: None,
-        truncated: None,
-    };
-    cap_strings(&mut small, cap);
-    *record = small;
+    record.clear_except(&SKELETON);
+    record.cap_strings(cap);
 }
 
 /// What has been cut so far.
@@ -379,6 +272,7 @@ struct Cuts {
 
 impl Cuts {
     fn note(&mut self, field: &'static str) {
+        debug_assert!(CUT_PARTS.contains(&field), "{field} is not in CUT_PARTS");
         if !self.fields.contains(&field) {
             self.fields.push(field);
         }
@@ -400,9 +294,10 @@ mod tests {
     use super::*;
     use crate::record::{EventSeries, EventSource, Metadata, ObjectReference, Origin, Reporter};
 
-    /// Every field present, every string empty, every number at its widest.
-    fn record_with_every_field() -> Record {
-        let s = || Some(String::new());
+    /// Every field present, every string `text`, every number at its widest, and a `truncated`
+    /// that names every part.
+    fn record_with_every_field(text: &str) -> Record {
+        let s = || Some(text.to_owned());
         let reference = || ObjectReference {
             kind: s(),
             namespace: s(),
@@ -414,7 +309,7 @@ mod tests {
         };
         Record {
             schema_version: u32::MAX,
-            cluster: String::new(),
+            cluster: text.to_owned(),
             origin: Origin::CatchUp,
             original_api_version: s(),
             effective_time: s(),
@@ -453,22 +348,42 @@ mod tests {
             reporting_instance: s(),
             action: s(),
             related: Some(reference()),
-            truncated: None,
+            truncated: Some(Truncation {
+                fields: CUT_PARTS.map(String::from).to_vec(),
+                original_line_bytes: u64::MAX,
+                original_message_bytes: Some(u64::MAX),
+                labels_dropped: u64::MAX,
+                annotations_dropped: u64::MAX,
+            }),
+        }
+    }
+
+    /// The dotted path of every field `value` flattens to.
+    fn leaf_paths(value: &Value, path: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, value) in map {
+                    let inner = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    leaf_paths(value, &inner, out);
+                }
+            }
+            _ => out.push(path.to_owned()),
         }
     }
 
     #[test]
-    fn fixed_syntax_bound_covers_every_key() {
-        let bytes = line_bytes(&record_with_every_field());
-        assert!(
-            bytes <= FIXED_SYNTAX_BYTES,
-            "{bytes} > {FIXED_SYNTAX_BYTES}"
-        );
+    fn the_size_bound_covers_every_key() {
+        let record = record_with_every_field("");
+        assert!(line_bytes(&record) <= size_upper_bound(&record));
     }
 
     #[test]
     fn the_size_bound_is_an_upper_bound() {
-        let mut record = record_with_every_field();
+        let mut record = record_with_every_field("");
         record.message = Some("\u{1}\"é\n".repeat(100));
         record
             .metadata
@@ -482,30 +397,32 @@ mod tests {
     }
 
     #[test]
-    fn fixed_fields_bound_covers_every_field() {
-        let mut record = record_with_every_field();
-        record.truncated = Some(Truncation {
-            fields: [
-                "message",
-                "metadata.annotations",
-                "metadata.labels",
-                "related",
-                "metadata.other",
-                "strings",
-                "skeleton",
-            ]
-            .map(String::from)
-            .to_vec(),
-            original_line_bytes: 1,
-            original_message_bytes: Some(1),
-            labels_dropped: 1,
-            annotations_dropped: 1,
-        });
+    fn fixed_fields_count_every_field() {
+        let value = serde_json::to_value(record_with_every_field("")).expect("serializes");
+        assert_eq!(flattened_fields(&value), FIXED_FIELDS);
+    }
+
+    #[test]
+    fn the_skeleton_keeps_exactly_its_fields() {
+        let mut record = record_with_every_field("x");
+        record.metadata.labels.insert("l".into(), "x".into());
+        record.metadata.other.insert("o".into(), "x".into());
+        skeleton(&mut record, 32);
         let value = serde_json::to_value(&record).expect("serializes");
-        assert!(
-            flattened_fields(&value) <= FIXED_FIELDS,
-            "{}",
-            flattened_fields(&value)
-        );
+        let mut kept = Vec::new();
+        leaf_paths(&value, "", &mut kept);
+        kept.sort();
+        // The reporter stays, empty: the record requires it.
+        let mut expected: Vec<String> = SKELETON.iter().map(|p| (*p).to_owned()).collect();
+        expected.push("reporter".into());
+        expected.sort();
+        assert_eq!(kept, expected);
+    }
+
+    #[test]
+    fn parse_max_line_bytes_rejects_small_and_junk() {
+        assert_eq!(parse_max_line_bytes("16384"), Ok(16384));
+        assert!(parse_max_line_bytes("100").is_err());
+        assert!(parse_max_line_bytes("lots").is_err());
     }
 }
