@@ -93,6 +93,11 @@ async fn expired_continue_token_is_410() {
         .to_owned();
     let ok = json_out(&f, &["continue", &token]).await;
     assert_eq!(ok["status"], 200);
+    // A write, then two etcd compactions: the list's revision is gone.
+    f.sim
+        .create_event(&event("test", "late", "Normal", "Started", "x"))
+        .expect("event");
+    f.sim.advance_clock(301.0);
     f.sim.advance_clock(301.0);
     let gone = json_out(&f, &["continue", &token]).await;
     assert_eq!(gone["status"], 410);
