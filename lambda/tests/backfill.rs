@@ -198,13 +198,22 @@ async fn settled_union(
 }
 
 fn start_sim() -> SimProcess {
+    start_sim_with(&[])
+}
+
+fn start_sim_with(extra: &[&str]) -> SimProcess {
     // A long watch history: the restarted emitter resumes its watch from the checkpoint.
-    SimProcess::start(&[
+    // Watch cache: the history is a window counted in changes, and an emitter is ready (and
+    // leads) only after "an event or a bookmark", which a quiet cluster without a watch cache
+    // never sends (issue: readiness in a quiet cluster).
+    let mut args = vec![
         "--watch-history",
         "10000000",
         "--bookmark-interval",
         "300ms",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    SimProcess::start_with_watch_cache(&args)
 }
 
 /// What a dead emitter leaves behind: it wrote the Events of `before` (a generator spec),
@@ -714,7 +723,9 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let sim = start_sim();
+    // Continue tokens that end 5 minutes after the first page: without writes between the
+    // pages, etcd's compaction alone would keep the list's revision readable.
+    let sim = start_sim_with(&["--continue-ttl", "5m"]);
     let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));

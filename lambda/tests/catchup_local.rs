@@ -242,7 +242,9 @@ fn bad_configuration_exits_64_before_any_work() {
 
 #[test]
 fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
-    let sim = SimProcess::start(&[]);
+    // Continue tokens that end 5 minutes after the first page: without writes between the
+    // pages, etcd's compaction alone would keep the list's revision readable.
+    let sim = SimProcess::start(&["--continue-ttl", "5m"]);
     sim.generate(json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "warningShare": 0.3, "namespaces": ["a", "b", "c"]}));
     let expected = live_now(&sim);
     // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.

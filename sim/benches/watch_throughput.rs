@@ -11,7 +11,7 @@
 //! the simulator's, not a JSON parser's.
 
 use bytes::Bytes;
-use eventkeeper_sim::{GenerateSpec, SimConfig, Simulator, StoreConfig};
+use eventkeeper_sim::{GenerateSpec, SimConfig, Simulator, StoreConfig, Window};
 use futures::StreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
@@ -60,7 +60,7 @@ fn main() {
     rt.block_on(async {
         let sim = Simulator::start(SimConfig {
             store: StoreConfig {
-                history_size: (REPLAY + LIVE) as usize + 10,
+                window: Window::WatchCache((REPLAY + LIVE) as usize + 10),
                 ..StoreConfig::default()
             },
             ..SimConfig::default()

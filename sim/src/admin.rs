@@ -1,9 +1,10 @@
 //! The admin API under `/_sim/` (no authentication): observations, status, load generation,
 //! faults, the clock, direct Event creation and scenarios.
 
-use crate::app::{App, Body, Query, bytes_response, json_response, read_json};
+use crate::app::App;
 use crate::faults::FaultRequest;
 use crate::generator::GenerateSpec;
+use crate::http::{Body, Query, bytes_response, json_response, read_json};
 use crate::scenario::Scenario;
 use crate::status::ApiError;
 use crate::store::Observation;

@@ -7,7 +7,7 @@
 //! (`--sts-endpoint`, e.g. moto) with the header set to the configured cluster name, which also
 //! tells who the caller is.
 
-use crate::app::bearer;
+use crate::http::bearer;
 use crate::status::ApiError;
 use aws_lc_rs::{digest, hmac};
 use base64::Engine as _;

@@ -17,13 +17,16 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod clock;
+pub mod continue_token;
 pub mod discovery;
 pub mod event_factory;
 pub mod faults;
 pub mod generator;
+pub mod http;
 pub mod ids;
 pub mod kubeconfig;
 pub mod resource;
+pub mod router;
 pub mod scenario;
 pub mod selector;
 pub mod server;
@@ -39,7 +42,7 @@ pub use faults::{FaultRequest, FaultState, Throttle};
 pub use generator::GenerateSpec;
 pub use scenario::Scenario;
 pub use status::ApiError;
-pub use store::{Observation, StoreConfig};
+pub use store::{Observation, StoreConfig, Window};
 
 use app::App;
 use clock::SimClock;
@@ -92,11 +95,12 @@ pub struct SimConfig {
     pub tls: bool,
     /// Bearer token checks.
     pub auth: AuthMode,
-    /// History window, TTLs, limits.
+    /// History window (etcd compaction, or a watch cache for Events), TTLs, limits.
     pub store: StoreConfig,
     /// Simulated seconds per real second.
     pub clock_speed: f64,
-    /// Period of watch bookmarks.
+    /// Period of BOOKMARKs on watches served from a watch cache (Leases always; Events with
+    /// `Window::WatchCache`).
     pub bookmark_interval: Duration,
     /// Faults active from the start.
     pub faults: FaultRequest,
@@ -163,13 +167,17 @@ impl Simulator {
         let (shutdown, shutdown_rx) = signal::channel(false);
         let app = Arc::new(App {
             store: store.clone(),
-            faults,
+            faults: faults.clone(),
             auth: auth::Auth::new(cfg.auth.clone()),
             generator: Arc::new(Generator::new(store.clone())),
             scenarios: Arc::new(ScenarioRunner::new(store.clone())),
-            bookmark_interval: cfg.bookmark_interval,
+            watches: watch::WatchHandle {
+                store: store.clone(),
+                faults: faults.clone(),
+                shutdown: shutdown_rx.clone(),
+                bookmark_interval: cfg.bookmark_interval,
+            },
             server_address: addr.to_string(),
-            shutdown: shutdown_rx.clone(),
         });
         let mut tasks = vec![tokio::spawn(server::serve(
             listener,
@@ -342,6 +350,7 @@ async fn ticker(app: Arc<App>, mut shutdown: signal::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                // Lease expiry and etcd compaction.
                 app.store.expire_due();
                 app.scenarios.tick();
             }

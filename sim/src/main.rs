@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use eventkeeper_sim::{
     AuthMode, EksConfig, FaultRequest, GenerateSpec, Scenario, SimConfig, Simulator, StoreConfig,
-    Throttle,
+    Throttle, Window,
 };
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -58,16 +58,26 @@ struct Cli {
     /// Events expire this long after their last update (simulated time).
     #[arg(long, env = "EVENTKEEPER_SIM_EVENT_TTL", default_value = "1h", value_parser = parse_duration)]
     event_ttl: Duration,
-    /// Continue tokens expire this long after the first page (simulated time).
-    #[arg(long, env = "EVENTKEEPER_SIM_CONTINUE_TTL", default_value = "5m", value_parser = parse_duration)]
-    continue_ttl: Duration,
+    /// Continue tokens also expire this long after the first page (simulated time); without it
+    /// they live until etcd compacts their revision, as on a real cluster.
+    #[arg(long, env = "EVENTKEEPER_SIM_CONTINUE_TTL", value_parser = parse_duration)]
+    continue_ttl: Option<Duration>,
+    /// etcd compaction period (simulated time, kube-apiserver's --etcd-compaction-interval): a
+    /// revision stays watchable and listable until the second compaction after it.
+    #[arg(long, env = "EVENTKEEPER_SIM_COMPACTION_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    compaction_interval: Duration,
+    /// Serve Events from a watch cache, as a cluster with --watch-cache-sizes=events#N does:
+    /// BOOKMARKs every --bookmark-interval and a window of --watch-history changes.
+    #[arg(long, env = "EVENTKEEPER_SIM_WATCH_CACHE")]
+    watch_cache: bool,
     /// Simulated seconds per real second.
     #[arg(long, env = "EVENTKEEPER_SIM_CLOCK_SPEED", default_value_t = 1.0)]
     clock_speed: f64,
-    /// How many changes the watch history keeps; older resourceVersions get 410.
-    #[arg(long, env = "EVENTKEEPER_SIM_WATCH_HISTORY", default_value_t = 10_000)]
-    watch_history: usize,
-    /// Period of BOOKMARK events on watches that allow them.
+    /// With --watch-cache: how many changes the watch cache keeps; older resourceVersions get 410.
+    #[arg(long, env = "EVENTKEEPER_SIM_WATCH_HISTORY")]
+    watch_history: Option<usize>,
+    /// Period of BOOKMARK events on cached watches that allow them (Leases; Events with
+    /// --watch-cache).
     #[arg(long, env = "EVENTKEEPER_SIM_BOOKMARK_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     bookmark_interval: Duration,
     /// At most this many observations are kept for /_sim/observations.
@@ -161,14 +171,29 @@ fn config(cli: &Cli) -> anyhow::Result<SimConfig> {
         cli.clock_speed.is_finite() && cli.clock_speed > 0.0,
         "--clock-speed must be a positive number"
     );
+    anyhow::ensure!(
+        cli.watch_history.is_none() || cli.watch_cache,
+        "--watch-history sizes the watch cache: it needs --watch-cache"
+    );
+    let window = if cli.watch_cache {
+        Window::WatchCache(cli.watch_history.unwrap_or(10_000).max(1))
+    } else {
+        Window::Etcd
+    };
     Ok(SimConfig {
         listen: cli.listen,
         tls: cli.tls,
         auth,
         store: StoreConfig {
-            history_size: cli.watch_history.max(1),
+            window,
+            compaction_interval: jiff::SignedDuration::try_from(
+                cli.compaction_interval.max(Duration::from_millis(10)),
+            )?,
             event_ttl: jiff::SignedDuration::try_from(cli.event_ttl)?,
-            continue_ttl: jiff::SignedDuration::try_from(cli.continue_ttl)?,
+            continue_ttl: cli
+                .continue_ttl
+                .map(jiff::SignedDuration::try_from)
+                .transpose()?,
             max_observations: cli.max_observations,
             ..StoreConfig::default()
         },

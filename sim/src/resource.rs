@@ -120,6 +120,12 @@ impl View {
         None
     }
 
+    /// May a PUT omit `metadata.resourceVersion`? Not for Leases: their strategy's
+    /// `AllowUnconditionalUpdate()` is false (`pkg/registry/coordination/lease/strategy.go`).
+    pub fn allows_unconditional_update(self) -> bool {
+        self != View::Leases
+    }
+
     /// The stored object as this view shows it.
     pub fn present(self, stored: &Value) -> Value {
         match self {
@@ -181,7 +187,8 @@ pub fn default_and_validate(view: View, namespace: &str, obj: &mut Value) -> Res
     } else {
         map.insert("apiVersion".into(), json!(view.api_version()));
         map.insert("kind".into(), json!(kind));
-        map.entry("spec").or_insert(json!({}));
+        let spec = map.entry("spec").or_insert(json!({}));
+        validate_lease_spec(spec, &name)?;
     }
     if name.is_empty() {
         return Err(ApiError::invalid(
@@ -193,6 +200,89 @@ pub fn default_and_validate(view: View, namespace: &str, obj: &mut Value) -> Res
         ));
     }
     Ok(())
+}
+
+/// A Lease spec as the API server decodes and validates it: `renewTime` and `acquireTime` are
+/// MicroTime, decoded with Go's `time.Parse(RFC3339Micro)` (exactly six fraction digits; 400
+/// when that fails) and served back in UTC; durations and transitions are checked by
+/// `pkg/apis/coordination/validation` (422).
+fn validate_lease_spec(spec: &mut Value, name: &str) -> Result<(), ApiError> {
+    let Some(spec) = spec.as_object_mut() else {
+        return Err(lease_decode_error("spec: expected an object"));
+    };
+    for field in ["renewTime", "acquireTime"] {
+        match spec.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => {
+                let ts = parse_micro_time(s).ok_or_else(|| {
+                    lease_decode_error(&format!(
+                        "parsing time {s:?} as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse {s:?}"
+                    ))
+                })?;
+                spec.insert(field.into(), json!(crate::clock::format_micro_time(ts)));
+            }
+            Some(other) => {
+                return Err(lease_decode_error(&format!(
+                    "spec.{field}: expected a string, got {other}"
+                )));
+            }
+        }
+    }
+    for (field, min) in [("leaseDurationSeconds", 1), ("leaseTransitions", 0)] {
+        match spec.get(field) {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_i64() {
+                Some(n) if n >= min => {}
+                Some(n) => {
+                    let bound = if min == 1 {
+                        "must be greater than 0"
+                    } else {
+                        "must be greater than or equal to 0"
+                    };
+                    return Err(ApiError::invalid(
+                        "Lease",
+                        "coordination.k8s.io",
+                        name,
+                        &format!("spec.{field}"),
+                        &format!("Invalid value: {n}: {bound}"),
+                    ));
+                }
+                None => {
+                    return Err(lease_decode_error(&format!(
+                        "spec.{field}: expected an integer, got {v}"
+                    )));
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+fn lease_decode_error(why: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Lease in version \"v1\" cannot be handled as a Lease: {why}"
+    ))
+}
+
+/// `2006-01-02T15:04:05.000000Z07:00` exactly: six fraction digits, `Z` or `±hh:mm`.
+pub fn parse_micro_time(s: &str) -> Option<jiff::Timestamp> {
+    let b = s.as_bytes();
+    let shape = b.len() >= 27
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && b[20..26].iter().all(u8::is_ascii_digit)
+        && match &b[26..] {
+            [b'Z'] => true,
+            [sign, h1, h2, b':', m1, m2] => {
+                (*sign == b'+' || *sign == b'-')
+                    && [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
+    if !shape {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn copy_field(
@@ -269,6 +359,31 @@ pub fn events_v1_to_core(ev: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lease_times_parse_as_strictly_as_rfc3339_micro() {
+        assert!(parse_micro_time("2026-11-30T20:01:02.123456Z").is_some());
+        assert!(parse_micro_time("2026-11-30T20:01:02.123456+02:00").is_some());
+        for bad in [
+            "yesterday",
+            "2026-11-30T20:01:02Z",
+            "2026-11-30T20:01:02.123Z",
+            "2026-11-30T20:01:02.123456789Z",
+            "2026-11-30 20:01:02.123456Z",
+        ] {
+            assert!(parse_micro_time(bad).is_none(), "{bad}");
+        }
+        let mut lease = json!({"metadata": {"name": "l"},
+            "spec": {"renewTime": "2026-11-30T22:01:02.000001+02:00"}});
+        default_and_validate(View::Leases, "ns", &mut lease).unwrap();
+        assert_eq!(lease["spec"]["renewTime"], "2026-11-30T20:01:02.000001Z");
+        let mut lease = json!({"metadata": {"name": "l"}, "spec": {"renewTime": "yesterday"}});
+        let err = default_and_validate(View::Leases, "ns", &mut lease).unwrap_err();
+        assert_eq!(err.code, 400);
+        let mut lease = json!({"metadata": {"name": "l"}, "spec": {"leaseDurationSeconds": 0}});
+        let err = default_and_validate(View::Leases, "ns", &mut lease).unwrap_err();
+        assert_eq!(err.code, 422);
+    }
 
     #[test]
     fn events_v1_round_trips_through_core() {

@@ -2,6 +2,7 @@
 //! HTTP/2 until shutdown.
 
 use crate::app::App;
+use crate::router;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -38,9 +39,12 @@ pub async fn serve(
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(app.handle(req).await) }
+                async move { Ok::<_, Infallible>(router::handle(app, req).await) }
             });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // Go's HTTP/2 server, which kube-apiserver uses, allows 100 concurrent streams per
+            // connection; a client multiplexing more waits for a free one.
+            builder.http2().max_concurrent_streams(100);
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {

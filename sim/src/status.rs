@@ -35,6 +35,8 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Seconds for the `Retry-After` header (429, 504).
     pub retry_after: Option<u32>,
+    /// `Status.metadata.continue`: the inconsistent continuation of an expired list.
+    pub continue_token: Option<String>,
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            continue_token: None,
         }
     }
 
@@ -171,6 +174,40 @@ impl ApiError {
         )
     }
 
+    /// 410 `Expired` for a continue token whose revision etcd compacted, with a fresh token that
+    /// continues the list at the newest revision (`handleCompactedErrorForPaging` in
+    /// `staging/src/k8s.io/apiserver/pkg/storage/etcd3/errors.go`).
+    pub fn continue_expired_inconsistent(token: String) -> Self {
+        let mut e = Self::new(
+            410,
+            "Expired",
+            format!(
+                "The provided continue parameter is too old to display a consistent list result. \
+                 You can start a new list without the continue parameter, or use the continue \
+                 token in this response to retrieve the remainder of the results. Continuing \
+                 with the provided token results in an inconsistent list - objects that were \
+                 created, modified, or deleted between the time the first chunk was returned \
+                 and now may show up in the list.{token}"
+            ),
+        );
+        e.continue_token = Some(token);
+        e
+    }
+
+    /// 422 for list or watch parameters that do not go together (`ValidateListOptions` in
+    /// `staging/src/k8s.io/apimachinery/pkg/apis/meta/internalversion/validation`).
+    pub fn invalid_list_options(field: &str, detail: &str) -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: {detail}"),
+        )
+        .with_details(json!({
+            "kind": "ListOptions", "group": "meta.k8s.io",
+            "causes": [{"reason": "FieldValueForbidden", "message": detail, "field": field}],
+        }))
+    }
+
     /// 504 for a resourceVersion newer than the server has.
     pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
         let mut e = Self::new(
@@ -230,6 +267,9 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             s["details"] = d.clone();
+        }
+        if let Some(t) = &self.continue_token {
+            s["metadata"] = json!({"continue": t});
         }
         s
     }

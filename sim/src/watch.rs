@@ -1,27 +1,44 @@
-//! Watch streams: chunked JSON lines from a resourceVersion, with bookmarks, timeouts, the bounded
-//! history window (410 `Expired` ERROR event when the start is too old) and selector semantics
-//! (an object that stops matching is seen as DELETED, one that starts matching as ADDED).
+//! Watch streams: chunked JSON lines from a resourceVersion, with timeouts, the history window
+//! (410 `Expired` ERROR event when the start is too old) and selector semantics (an object that
+//! stops matching is seen as DELETED, one that starts matching as ADDED).
+//!
+//! Event watches are served the way kube-apiserver serves them without a watch cache, by the
+//! etcd3 watcher (`staging/src/k8s.io/apiserver/pkg/storage/etcd3/watcher.go`): no periodic
+//! BOOKMARKs, and initial events only as `areInitialEventsRequired` says. With a watch cache
+//! (and always for Leases, which kube-apiserver caches) BOOKMARKs come every bookmark interval.
 
-use crate::app::App;
-use crate::resource::View;
+use crate::faults::Faults;
+use crate::resource::{Kind, View};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::store::{Change, Fetch, HistoryEntry, StoredObject};
+use crate::store::{Change, Fetch, HistoryEntry, ListAt, Store, StoredObject, Window};
 use crate::table::{self, TableRequest};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch as signal};
 use tokio::time::Instant;
 
-/// Where a watch starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WatchStart {
-    /// `resourceVersion` unset or "0": synthetic ADDED events for the current state first.
-    CurrentState,
-    /// Changes after this revision.
-    After(u64),
+/// What a watch needs from the simulator, and nothing more.
+#[derive(Clone)]
+pub struct WatchHandle {
+    /// The history and the objects.
+    pub store: Arc<Store>,
+    /// Pauses, forced 410s and closes.
+    pub faults: Arc<Faults>,
+    /// Becomes true at shutdown.
+    pub shutdown: signal::Receiver<bool>,
+    /// Period of BOOKMARKs on watches served from a watch cache.
+    pub bookmark_interval: Duration,
+}
+
+impl WatchHandle {
+    /// Does a watch cache serve this kind? Leases always; Events only when configured, as with
+    /// `--watch-cache-sizes=events#N` (kube-apiserver's default for Events is 0, no cache).
+    fn cached(&self, kind: Kind) -> bool {
+        kind == Kind::Lease || matches!(self.store.config().window, Window::WatchCache(_))
+    }
 }
 
 /// A parsed watch request.
@@ -37,10 +54,11 @@ pub struct WatchSpec {
     pub fields: FieldSelector,
     /// labelSelector.
     pub labels: LabelSelector,
-    /// Where to start.
-    pub start: WatchStart,
-    /// `sendInitialEvents=true`: current state, then an `initial-events-end` bookmark.
-    pub send_initial_events: bool,
+    /// `resourceVersion`; 0 when unset or "0".
+    pub resource_version: u64,
+    /// `sendInitialEvents`, when given: the current state first, then (with bookmarks allowed)
+    /// a BOOKMARK annotated `k8s.io/initial-events-end`.
+    pub send_initial_events: Option<bool>,
     /// `allowWatchBookmarks=true`.
     pub bookmarks: bool,
     /// When the server ends the stream.
@@ -53,6 +71,12 @@ const BATCH: usize = 2048;
 const FLUSH_BYTES: usize = 256 * 1024;
 
 impl WatchSpec {
+    /// `areInitialEventsRequired`: a legacy watch from "0" or unset, or `sendInitialEvents=true`.
+    fn initial_events(&self) -> bool {
+        self.send_initial_events
+            .unwrap_or(self.resource_version == 0)
+    }
+
     fn matches(&self, o: &StoredObject) -> bool {
         if self.namespace.as_deref().is_some_and(|ns| ns != o.key.0)
             || self.name.as_deref().is_some_and(|n| n != o.key.1)
@@ -88,7 +112,7 @@ impl WatchSpec {
 }
 
 struct Writer<'a> {
-    app: &'a App,
+    store: &'a Store,
     spec: &'a WatchSpec,
     buf: Vec<u8>,
     sent_table_header: bool,
@@ -97,7 +121,7 @@ struct Writer<'a> {
 impl Writer<'_> {
     fn event(&mut self, ty: &str, o: &StoredObject) {
         if let Some(t) = self.spec.table {
-            let now = self.app.store.clock().now();
+            let now = self.store.clock().now();
             let row = table::row(self.spec.view, &o.value(), now, t);
             let mut tbl = table::table(
                 self.spec.view,
@@ -161,26 +185,41 @@ impl Writer<'_> {
 
 /// Runs one watch, sending chunks into `tx` until the timeout, a fault, shutdown, or the client
 /// goes away.
-pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
+pub async fn run(handle: WatchHandle, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
     let deadline = Instant::now() + spec.timeout;
-    let mut shutdown = app.shutdown.clone();
-    let mut notify = app.store.subscribe();
+    let WatchHandle {
+        store,
+        faults,
+        mut shutdown,
+        bookmark_interval,
+    } = handle.clone();
+    let periodic_bookmarks = spec.bookmarks && handle.cached(spec.view.kind());
+    let mut notify = store.subscribe();
     let mut w = Writer {
-        app: &app,
+        store: &store,
         spec: &spec,
         buf: Vec::with_capacity(64 * 1024),
         sent_table_header: false,
     };
     let mut sent: u64 = 0;
 
-    if app.faults.take_gone_next_watch() {
-        let cur = app.store.current_rv();
-        w.error(&ApiError::too_old_resource_version(
-            match spec.start {
-                WatchStart::After(rv) => rv,
-                WatchStart::CurrentState => cur,
-            },
-            cur,
+    if faults.take_gone_next_watch() {
+        let cur = store.current_rv();
+        let rv = match spec.resource_version {
+            0 => cur,
+            rv => rv,
+        };
+        w.error(&ApiError::too_old_resource_version(rv, cur));
+        if let Some(b) = w.take() {
+            let _ = tx.send(b).await;
+        }
+        return;
+    }
+    let current = store.current_rv();
+    if spec.initial_events() && spec.resource_version > current {
+        w.error(&ApiError::too_large_resource_version(
+            spec.resource_version,
+            current,
         ));
         if let Some(b) = w.take() {
             let _ = tx.send(b).await;
@@ -188,16 +227,15 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
         return;
     }
 
-    let mut last = match spec.start {
-        WatchStart::After(rv) if !spec.send_initial_events => rv,
-        _ => {
+    let mut last = match spec.resource_version {
+        _ if spec.initial_events() => {
             let f = |v: &Value| spec.fields.matches(v) && spec.labels.matches(v);
             let filter: crate::store::Filter<'_> =
                 (!spec.fields.is_empty() || !spec.labels.is_empty()).then_some(&f);
-            let (items, rv) = match app.store.list(
+            let (items, rv) = match store.list(
                 spec.view.kind(),
                 spec.namespace.as_deref(),
-                crate::store::ListAt::Latest,
+                ListAt::Latest,
                 filter,
             ) {
                 Ok(x) => x,
@@ -222,26 +260,29 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
                     return;
                 }
             }
-            if spec.send_initial_events && spec.bookmarks {
+            if spec.send_initial_events == Some(true) && spec.bookmarks {
                 w.bookmark(rv, true);
             }
             rv
         }
+        // `sendInitialEvents=false` from "0": from the newest revision on.
+        0 => current,
+        rv => rv,
     };
     let mut first_fetch = true;
     let mut caught_up_rv = last;
-    let bookmark_every = app.bookmark_interval;
+    let bookmark_every = bookmark_interval;
     let mut next_bookmark = Instant::now() + bookmark_every;
 
     loop {
-        if app.faults.is_paused() {
+        if faults.is_paused() {
             if let Some(b) = w.take()
                 && tx.send(b).await.is_err()
             {
                 return;
             }
             tokio::select! {
-                _ = app.faults.wait_unpaused() => {}
+                _ = faults.wait_unpaused() => {}
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = shutdown.changed() => return,
                 _ = tx.closed() => return,
@@ -249,7 +290,7 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
             next_bookmark = Instant::now() + bookmark_every;
             continue;
         }
-        let more = match app.store.fetch_after(last, BATCH) {
+        let more = match store.fetch_after(last, BATCH) {
             Fetch::TooOld { oldest } => {
                 if first_fetch {
                     w.error(&ApiError::too_old_resource_version(last, oldest));
@@ -267,11 +308,7 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
                     if let Some((ty, o)) = spec.decide(e) {
                         w.event(ty, o);
                         sent += 1;
-                        if app
-                            .faults
-                            .close_watches_after()
-                            .is_some_and(|max| sent >= max)
-                        {
+                        if faults.close_watches_after().is_some_and(|max| sent >= max) {
                             if let Some(b) = w.take() {
                                 let _ = tx.send(b).await;
                             }
@@ -289,7 +326,7 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
                 if n < BATCH {
                     caught_up_rv = current.max(last);
                 }
-                n == BATCH
+                n >= BATCH
             }
         };
         first_fetch = false;
@@ -305,7 +342,7 @@ pub async fn run(app: Arc<App>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
             r = notify.changed() => { if r.is_err() { return; } }
             _ = tokio::time::sleep_until(next_bookmark) => {
                 next_bookmark = Instant::now() + bookmark_every;
-                if spec.bookmarks && !app.faults.is_paused() {
+                if periodic_bookmarks && !faults.is_paused() {
                     w.bookmark(caught_up_rv, false);
                 }
             }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{event, get, post_json, request, watch_until};
 use eventkeeper_sim::{
-    AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, StoreConfig, Throttle,
+    AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, StoreConfig, Throttle, Window,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -20,20 +20,35 @@ async fn sim() -> Simulator {
     sim_with(SimConfig::default()).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_from_a_revision_older_than_the_window_gets_an_expired_error_event() {
-    let s = sim_with(SimConfig {
+/// A simulator whose Event watches come from a watch cache of `size` changes.
+fn watch_cache(size: usize) -> SimConfig {
+    SimConfig {
         store: StoreConfig {
-            history_size: 3,
+            window: Window::WatchCache(size),
             ..StoreConfig::default()
         },
+        bookmark_interval: Duration::from_millis(100),
         ..SimConfig::default()
-    })
-    .await;
+    }
+}
+
+/// Ten Events, with the history before them gone: from a watch cache of 3 changes, or (without
+/// one) by two etcd compactions with writes between them.
+async fn sim_past_its_window(cfg: SimConfig) -> Simulator {
+    let etcd = cfg.store.window == Window::Etcd;
+    let s = sim_with(cfg).await;
     for i in 0..10 {
         s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
             .unwrap();
+        if etcd && i % 5 == 4 {
+            s.advance_clock(301.0);
+        }
     }
+    s
+}
+
+async fn expired_watch(cfg: SimConfig) {
+    let s = sim_past_its_window(cfg).await;
     let url = format!("{}/api/v1/events?watch=true&resourceVersion=2", s.url());
     let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
     assert!(ended, "the server ends the stream after the error");
@@ -52,49 +67,299 @@ async fn watch_from_a_revision_older_than_the_window_gets_an_expired_error_event
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bookmarks_carry_the_current_revision_and_timeout_ends_the_stream() {
-    let s = sim_with(SimConfig {
-        bookmark_interval: Duration::from_millis(100),
-        ..SimConfig::default()
-    })
-    .await;
-    s.create_event(&event("ns", "p", "Normal", "Started", "x"))
-        .unwrap();
-    let rv = s.resource_version();
-    let url = format!(
-        "{}/api/v1/namespaces/ns/events?watch=true&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1",
-        s.url()
-    );
-    let started = std::time::Instant::now();
-    let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
-    assert!(ended, "timeoutSeconds ends the stream");
-    assert!(started.elapsed() >= Duration::from_millis(900));
-    assert!(events.len() >= 3, "bookmarks every 100ms: {events:?}");
-    for e in &events {
-        assert_eq!(e["type"], "BOOKMARK");
-        assert_eq!(e["object"]["kind"], "Event");
-        assert_eq!(e["object"]["metadata"]["resourceVersion"], rv.to_string());
+async fn watch_from_a_revision_older_than_the_window_gets_an_expired_error_event() {
+    expired_watch(SimConfig::default()).await;
+    expired_watch(watch_cache(3)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookmarks_come_only_from_a_watch_cache_and_timeout_ends_the_stream() {
+    for (cfg, cached) in [(watch_cache(100), true), (SimConfig::default(), false)] {
+        let s = sim_with(SimConfig {
+            bookmark_interval: Duration::from_millis(100),
+            ..cfg
+        })
+        .await;
+        s.create_event(&event("ns", "p", "Normal", "Started", "x"))
+            .unwrap();
+        let rv = s.resource_version();
+        let url = format!(
+            "{}/api/v1/namespaces/ns/events?watch=true&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1",
+            s.url()
+        );
+        let started = std::time::Instant::now();
+        let (events, ended) = watch_until(&url, Duration::from_secs(5), |_| false).await;
+        assert!(ended, "timeoutSeconds ends the stream");
+        assert!(started.elapsed() >= Duration::from_millis(900));
+        if cached {
+            assert!(events.len() >= 3, "bookmarks every 100ms: {events:?}");
+        } else {
+            assert!(events.is_empty(), "etcd sends no bookmarks: {events:?}");
+        }
+        for e in &events {
+            assert_eq!(e["type"], "BOOKMARK");
+            assert_eq!(e["object"]["kind"], "Event");
+            assert_eq!(e["object"]["metadata"]["resourceVersion"], rv.to_string());
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_initial_events_ends_with_an_annotated_bookmark() {
+async fn timeout_seconds_zero_is_not_an_immediate_close() {
     let s = sim().await;
-    for i in 0..3 {
+    let rv = s.resource_version();
+    let url = format!(
+        "{}/api/v1/events?watch=true&resourceVersion={rv}&timeoutSeconds=0",
+        s.url()
+    );
+    let (_, ended) = watch_until(&url, Duration::from_millis(1500), |_| false).await;
+    assert!(!ended, "timeoutSeconds=0 means 30-60 minutes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_initial_events_ends_with_an_annotated_bookmark() {
+    for cfg in [SimConfig::default(), watch_cache(100)] {
+        let s = sim_with(cfg).await;
+        for i in 0..3 {
+            s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
+                .unwrap();
+        }
+        let rv = s.resource_version();
+        // From "0" (unset) and, as the etcd3 watcher does, also from a given revision: the
+        // newest state, then the annotated bookmark at the revision it was read at.
+        for from in ["", "&resourceVersion=2"] {
+            let url = format!(
+                "{}/api/v1/events?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan{from}",
+                s.url()
+            );
+            let (events, _) = watch_until(&url, Duration::from_secs(5), |e| e.len() == 4).await;
+            let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+            assert_eq!(types, ["ADDED", "ADDED", "ADDED", "BOOKMARK"]);
+            let end = &events[3]["object"]["metadata"];
+            assert_eq!(end["annotations"]["k8s.io/initial-events-end"], "true");
+            assert_eq!(end["resourceVersion"], rv.to_string());
+        }
+        // sendInitialEvents=false from "0": only what happens from now on.
+        let url = format!(
+            "{}/api/v1/events?watch=true&sendInitialEvents=false&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+            s.url()
+        );
+        let (events, _) = watch_until(&url, Duration::from_secs(5), |_| false).await;
+        assert!(
+            events.iter().all(|e| e["type"] == "BOOKMARK"),
+            "no initial events: {events:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_watch_parameters_are_validated_like_the_api_server() {
+    let s = sim().await;
+    let base = format!("{}/api/v1/events", s.url());
+    for (query, code) in [
+        ("?resourceVersionMatch=NotOlderThan", 422),
+        ("?resourceVersion=0&resourceVersionMatch=Exact", 422),
+        ("?resourceVersion=1&resourceVersionMatch=Newest", 422),
+        ("?sendInitialEvents=true", 422),
+        (
+            "?watch=true&resourceVersion=1&resourceVersionMatch=NotOlderThan",
+            422,
+        ),
+        ("?watch=true&sendInitialEvents=true", 422),
+        ("?limit=1&continue=abc&resourceVersion=5", 400),
+    ] {
+        let r = get(&format!("{base}{query}")).await;
+        assert_eq!(
+            r.status,
+            code,
+            "{query}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let v = r.json();
+        assert_eq!(v["kind"], "Status", "{query}");
+        if code == 422 {
+            assert_eq!(v["details"]["kind"], "ListOptions", "{query}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_come_in_etcd_key_order() {
+    let s = sim().await;
+    for ns in ["kube", "kubea", "kube-system", "kube-public"] {
+        s.create_event(&event(ns, "p", "Normal", "Started", "x"))
+            .unwrap();
+    }
+    let v = get(&format!("{}/api/v1/events", s.url())).await.json();
+    let order: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["kube-public", "kube-system", "kube", "kubea"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compacted_continue_token_is_410_with_an_inconsistent_continuation() {
+    let s = sim().await;
+    for ns in ["kube", "kubea", "kube-system", "kube-public"] {
+        for i in 0..2 {
+            s.create_event(&event(ns, &format!("p{i}"), "Normal", "Started", "x"))
+                .unwrap();
+        }
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                // Names are `<pod>.<random>`: keep the pod.
+                let name = i["metadata"]["name"].as_str().unwrap();
+                format!(
+                    "{}/{}",
+                    i["metadata"]["namespace"].as_str().unwrap(),
+                    name.split('.').next().unwrap()
+                )
+            })
+            .collect()
+    };
+    let base = format!("{}/api/v1/events?limit=3", s.url());
+    let first = get(&base).await.json();
+    let seen = names(&first);
+    let token = first["metadata"]["continue"].as_str().unwrap().to_owned();
+    // A write, then two compactions: the first page's revision is gone.
+    s.create_event(&event("kube", "late", "Normal", "Started", "x"))
+        .unwrap();
+    s.advance_clock(301.0);
+    s.create_event(&event("kubea", "later", "Normal", "Started", "x"))
+        .unwrap();
+    s.advance_clock(301.0);
+    let r = get(&format!("{base}&continue={token}")).await;
+    assert_eq!(r.status, 410, "{}", String::from_utf8_lossy(&r.body));
+    let status = r.json();
+    assert_eq!(status["reason"], "Expired");
+    let fresh = status["metadata"]["continue"]
+        .as_str()
+        .expect("a fresh continue token")
+        .to_owned();
+    assert!(status["message"].as_str().unwrap().ends_with(&fresh));
+    // It continues after the last key served, at the newest revision (so "kubea/later" shows).
+    let mut rest = Vec::new();
+    let mut next = Some(fresh);
+    while let Some(t) = next {
+        let page = get(&format!("{base}&continue={t}")).await;
+        assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+        let v = page.json();
+        assert_eq!(
+            v["metadata"]["resourceVersion"],
+            s.resource_version().to_string()
+        );
+        rest.extend(names(&v));
+        next = v["metadata"]["continue"].as_str().map(str::to_owned);
+    }
+    let mut all = seen;
+    all.extend(rest);
+    let expected = [
+        "kube-public/p0",
+        "kube-public/p1",
+        "kube-system/p0",
+        "kube-system/p1",
+        "kube/late",
+        "kube/p0",
+        "kube/p1",
+        "kubea/later",
+        "kubea/p0",
+        "kubea/p1",
+    ];
+    assert_eq!(all, expected, "nothing repeated or skipped, in etcd order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_writes_are_as_strict_as_the_api_server() {
+    let s = sim().await;
+    let url = format!(
+        "{}/apis/coordination.k8s.io/v1/namespaces/ns/leases/l",
+        s.url()
+    );
+    let put = |body: Value| {
+        let url = url.clone();
+        async move {
+            request(
+                "PUT",
+                &url,
+                &[("content-type", "application/json")],
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let lease = |spec: Value| json!({"metadata": {"name": "l"}, "spec": spec});
+    let r = put(lease(json!({"holderIdentity": "a"}))).await;
+    assert_eq!(
+        r.status,
+        201,
+        "a PUT to a missing Lease creates it: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let created = r.json();
+    let r = put(lease(json!({"holderIdentity": "b"}))).await;
+    assert_eq!(
+        r.status,
+        422,
+        "an unconditional PUT is refused: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("metadata.resourceVersion"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let rv = created["metadata"]["resourceVersion"].clone();
+    let mut bad = lease(json!({"holderIdentity": "b", "renewTime": "yesterday"}));
+    bad["metadata"]["resourceVersion"] = rv.clone();
+    assert_eq!(
+        put(bad).await.status,
+        400,
+        "renewTime must be RFC 3339 micro"
+    );
+    let mut millis = lease(json!({"holderIdentity": "b", "renewTime": "2026-11-30T20:00:00.123Z"}));
+    millis["metadata"]["resourceVersion"] = rv.clone();
+    assert_eq!(put(millis).await.status, 400, "exactly six fraction digits");
+    let mut good =
+        lease(json!({"holderIdentity": "b", "renewTime": "2026-11-30T20:00:00.123456Z"}));
+    good["metadata"]["resourceVersion"] = rv;
+    let r = put(good).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["spec"]["renewTime"], "2026-11-30T20:00:00.123456Z");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_deletes_a_lease_batch_at_one_revision() {
+    let s = sim().await;
+    for i in 0..5 {
         s.create_event(&event("ns", &format!("p{i}"), "Normal", "Started", "x"))
             .unwrap();
     }
-    let url = format!(
-        "{}/api/v1/events?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan",
-        s.url()
-    );
-    let (events, _) = watch_until(&url, Duration::from_secs(5), |e| e.len() == 4).await;
-    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["ADDED", "ADDED", "ADDED", "BOOKMARK"]);
-    assert_eq!(
-        events[3]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
-        "true"
-    );
+    let rv = s.resource_version();
+    let url = format!("{}/api/v1/events?watch=true&resourceVersion={rv}", s.url());
+    let watcher =
+        tokio::spawn(
+            async move { watch_until(&url, Duration::from_secs(10), |e| e.len() == 5).await },
+        );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.advance_clock(3599.0);
+    assert_eq!(s.status().live_events, 5, "not before the TTL");
+    s.advance_clock(62.0);
+    assert_eq!(s.status().live_events, 0, "by TTL + 60 s");
+    let (events, _) = watcher.await.unwrap();
+    assert_eq!(events.len(), 5);
+    let expected = (rv + 1).to_string();
+    for e in &events {
+        assert_eq!(e["type"], "DELETED");
+        assert_eq!(e["object"]["metadata"]["resourceVersion"], expected);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::event;
-use eventkeeper_sim::{FaultRequest, SimConfig, Simulator, Throttle};
+use eventkeeper_sim::{FaultRequest, SimConfig, Simulator, StoreConfig, Throttle, Window};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Event;
@@ -36,9 +36,24 @@ fn seed(sim: &Simulator, n: usize) {
     }
 }
 
+/// The same watcher against etcd-served Events (no bookmarks) and a watch cache (bookmarks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_lists_then_follows_changes_and_expiry() {
-    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let cached = SimConfig {
+        store: StoreConfig {
+            window: Window::WatchCache(100),
+            ..StoreConfig::default()
+        },
+        bookmark_interval: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    for cfg in [SimConfig::default(), cached] {
+        watcher_follows(cfg).await;
+    }
+}
+
+async fn watcher_follows(cfg: SimConfig) {
+    let sim = Simulator::start(cfg).await.unwrap();
     seed(&sim, 3);
     let api: Api<Event> = Api::all(client(&sim).await);
     let mut stream = watcher(api, watcher::Config::default()).boxed();
@@ -69,7 +84,8 @@ async fn watcher_lists_then_follows_changes_and_expiry() {
         watcher::Event::Apply(e) => assert_eq!(e.count, Some(2)),
         other => panic!("expected Apply, got {other:?}"),
     }
-    sim.advance_clock(3601.0);
+    // Expiry comes with the shared etcd lease: between TTL and TTL + 60 s.
+    sim.advance_clock(3661.0);
     let mut deleted = 0;
     while deleted < 4 {
         match next!() {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{event, run, tool};
-use eventkeeper_sim::{SimConfig, Simulator, StoreConfig};
+use eventkeeper_sim::{SimConfig, Simulator, StoreConfig, Window};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -93,6 +93,11 @@ async fn expired_continue_token_is_410() {
         .to_owned();
     let ok = json_out(&f, &["continue", &token]).await;
     assert_eq!(ok["status"], 200);
+    // A write, then two etcd compactions: the list's revision is gone.
+    f.sim
+        .create_event(&event("test", "late", "Normal", "Started", "x"))
+        .expect("event");
+    f.sim.advance_clock(301.0);
     f.sim.advance_clock(301.0);
     let gone = json_out(&f, &["continue", &token]).await;
     assert_eq!(gone["status"], 410);
@@ -158,16 +163,24 @@ async fn watch_stream_sees_adds_repeats_and_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_from_a_compacted_revision_is_410() {
-    let cfg = SimConfig {
+    // A watch cache of 3 changes, and etcd after two compactions.
+    let cached = SimConfig {
         store: StoreConfig {
-            history_size: 3,
+            window: Window::WatchCache(3),
             ..StoreConfig::default()
         },
         ..SimConfig::default()
     };
-    let Some(f) = fixture(cfg, 10).await else {
-        return;
-    };
-    let v = json_out(&f, &["watch-from", "2"]).await;
-    assert_eq!(v["status"], 410);
+    for cfg in [cached, SimConfig::default()] {
+        let etcd = cfg.store.window == Window::Etcd;
+        let Some(f) = fixture(cfg, 10).await else {
+            return;
+        };
+        if etcd {
+            f.sim.advance_clock(301.0);
+            f.sim.advance_clock(301.0);
+        }
+        let v = json_out(&f, &["watch-from", "2"]).await;
+        assert_eq!(v["status"], 410);
+    }
 }

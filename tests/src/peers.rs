@@ -99,6 +99,15 @@ impl SimProcess {
         }
     }
 
+    /// Starts the simulator serving Events from a watch cache (`--watch-cache`: BOOKMARKs every
+    /// `--bookmark-interval`, a window of `--watch-history` changes), as a cluster configured
+    /// with `--watch-cache-sizes` does. Without it Events are served as by default, from etcd.
+    pub fn start_with_watch_cache(args: &[&str]) -> Self {
+        let mut all = vec!["--watch-cache"];
+        all.extend_from_slice(args);
+        Self::start(&all)
+    }
+
     /// Calls the admin API; panics on a non-2xx answer.
     pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> String {
         let (status, text) = http_call(&self.url, method, path, body);

@@ -1,128 +1,50 @@
 //! The object store: one global, increasing resourceVersion shared by every write (like an etcd
-//! revision), a bounded history window for watches and point-in-time lists, TTL expiry of Events,
-//! list snapshots behind continue tokens, and the observation log.
+//! revision), and the objects themselves. Each other concern has its own module: the watch
+//! history and compaction (`history`), TTL expiry through shared leases (`expiry`), the lists
+//! behind continue tokens (`snapshots`) and the observation log (`observations`).
 //!
 //! Everything lives behind one mutex that is never held across an await.
+
+mod expiry;
+mod history;
+mod object;
+mod observations;
+mod snapshots;
+
+pub use expiry::MAX_OBJECTS_PER_LEASE;
+pub use history::{Fetch, HistoryEntry, Window};
+pub use object::{Change, EtcdKey, Filter, Key, Obj, StoredObject, set_meta, str_at};
+pub use observations::Observation;
 
 use crate::clock::{SimClock, format_time};
 use crate::ids::Rng;
 use crate::resource::{Kind, View};
 use crate::status::ApiError;
 use bytes::Bytes;
+use expiry::Leases;
+use history::History;
 use jiff::SignedDuration;
+use object::accepts;
+use observations::ObservationLog;
 use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use snapshots::{Snapshot, Snapshots};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
 
-/// `(namespace, name)`, ordered like etcd keys.
-pub type Key = (String, String);
-
-/// One stored version of an object, serialised once.
-#[derive(Debug)]
-pub struct StoredObject {
-    /// Where it is stored.
-    pub key: Key,
-    /// Its resourceVersion.
-    pub rv: u64,
-    /// metadata.uid.
-    pub uid: String,
-    /// The object (stored form: core/v1 for Events) as compact JSON. Only the bytes are kept:
-    /// a parsed `Value` costs several times more memory, and watches and plain lists never
-    /// need one.
-    pub json: Bytes,
-    /// When it expires (Events only), simulated milliseconds since the epoch.
-    pub expires_at_ms: Option<i64>,
-}
-
-impl StoredObject {
-    /// The object, parsed.
-    pub fn value(&self) -> Value {
-        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
-    }
-}
-
-/// An optional filter on stored objects (None accepts everything without parsing).
-pub type Filter<'a> = Option<&'a dyn Fn(&Value) -> bool>;
-
-fn accepts(filter: Filter<'_>, o: &StoredObject) -> bool {
-    filter.is_none_or(|f| f(&o.value()))
-}
-
-/// Shared handle to one stored version.
-pub type Obj = Arc<StoredObject>;
-
-/// What happened to an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Change {
-    /// Created.
-    Added,
-    /// Updated.
-    Modified,
-    /// Deleted or expired.
-    Deleted,
-}
-
-impl Change {
-    /// The watch event type.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Added => "ADDED",
-            Change::Modified => "MODIFIED",
-            Change::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One entry of the watch history.
-#[derive(Debug)]
-pub struct HistoryEntry {
-    /// The revision of this change.
-    pub rv: u64,
-    /// Which collection changed.
-    pub kind: Kind,
-    /// What happened.
-    pub change: Change,
-    /// The object after the change (for deletes, the last state with the deletion's RV).
-    pub obj: Obj,
-    /// The object before the change (modifications and deletes).
-    pub prev: Option<Obj>,
-}
-
-/// One Event observation (every ADDED and MODIFIED), as `/_sim/observations` prints it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Observation {
-    /// metadata.uid.
-    pub uid: String,
-    /// metadata.resourceVersion.
-    pub resource_version: String,
-    /// ADDED or MODIFIED.
-    #[serde(rename = "type")]
-    pub change: Change,
-    /// metadata.namespace.
-    pub namespace: String,
-    /// reason.
-    pub reason: String,
-    /// type (Normal / Warning).
-    pub event_type: String,
-    /// involvedObject.kind.
-    pub kind: String,
-}
-
 /// Limits and lifetimes of the store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// How many changes the watch history keeps.
-    pub history_size: usize,
+    /// How far back watches reach: etcd's compaction window, or a watch cache's size.
+    pub window: Window,
+    /// etcd compaction period (simulated time): a revision stays readable one to two periods.
+    pub compaction_interval: SignedDuration,
     /// Events expire this long after their last write (simulated time).
     pub event_ttl: SignedDuration,
-    /// Continue tokens expire this long after the first page (simulated time).
-    pub continue_ttl: SignedDuration,
+    /// Optional extra limit on continue tokens (simulated time); they always end at compaction.
+    pub continue_ttl: Option<SignedDuration>,
     /// At most this many paged lists are kept for continue tokens (oldest dropped first).
     pub max_list_snapshots: usize,
     /// At most this many observations are kept (later ones are counted, not stored).
@@ -132,9 +54,10 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            history_size: 10_000,
+            window: Window::Etcd,
+            compaction_interval: SignedDuration::from_mins(5),
             event_ttl: SignedDuration::from_hours(1),
-            continue_ttl: SignedDuration::from_mins(5),
+            continue_ttl: None,
             max_list_snapshots: 256,
             max_observations: 2_000_000,
         }
@@ -148,23 +71,6 @@ pub enum ListAt {
     Latest,
     /// Exactly this revision (reconstructed from the history window).
     Exact(u64),
-}
-
-/// Result of asking for watch history after a revision.
-#[derive(Debug)]
-pub enum Fetch {
-    /// The revision is older than the window: the watcher must relist.
-    TooOld {
-        /// The oldest revision a watch can still start from.
-        oldest: u64,
-    },
-    /// Changes after the revision (maybe none), and the current revision.
-    Entries {
-        /// Changes in revision order.
-        entries: Vec<Arc<HistoryEntry>>,
-        /// The store's revision when they were read.
-        current: u64,
-    },
 }
 
 /// Counters for `/_sim/status`.
@@ -186,36 +92,28 @@ pub struct Counts {
     pub history_floor: u64,
 }
 
-struct Snapshot {
-    rv: u64,
-    items: Arc<Vec<Obj>>,
-    created_ms: i64,
-}
+type Objects = BTreeMap<EtcdKey, Obj>;
 
 struct State {
     rv: u64,
-    events: BTreeMap<Key, Obj>,
-    leases: BTreeMap<Key, Obj>,
-    history: VecDeque<Arc<HistoryEntry>>,
-    history_floor: u64,
-    /// (expiry in ms, resourceVersion) → key; integer keys keep the index cheap.
-    expiry: BTreeMap<(i64, u64), Key>,
-    snapshots: BTreeMap<u64, Snapshot>,
-    next_snapshot: u64,
-    observations: Vec<Observation>,
-    observations_dropped: u64,
+    events: Objects,
+    leases: Objects,
+    history: History,
+    ttl: Leases,
+    snapshots: Snapshots,
+    observations: ObservationLog,
     rng: Rng,
 }
 
 impl State {
-    fn map(&self, kind: Kind) -> &BTreeMap<Key, Obj> {
+    fn map(&self, kind: Kind) -> &Objects {
         match kind {
             Kind::Event => &self.events,
             Kind::Lease => &self.leases,
         }
     }
 
-    fn map_mut(&mut self, kind: Kind) -> &mut BTreeMap<Key, Obj> {
+    fn map_mut(&mut self, kind: Kind) -> &mut Objects {
         match kind {
             Kind::Event => &mut self.events,
             Kind::Lease => &mut self.leases,
@@ -238,18 +136,16 @@ impl Store {
     /// An empty store.
     pub fn new(cfg: StoreConfig, clock: Arc<SimClock>) -> Self {
         let (notify, _) = watch::channel(FIRST_RV);
+        let now_ms = clock.now().as_millisecond();
         Self {
             state: Mutex::new(State {
                 rv: FIRST_RV,
                 events: BTreeMap::new(),
                 leases: BTreeMap::new(),
-                history: VecDeque::new(),
-                history_floor: FIRST_RV,
-                expiry: BTreeMap::new(),
-                snapshots: BTreeMap::new(),
-                next_snapshot: 1,
-                observations: Vec::new(),
-                observations_dropped: 0,
+                history: History::new(cfg.window, cfg.compaction_interval, FIRST_RV, now_ms),
+                ttl: Leases::default(),
+                snapshots: Snapshots::default(),
+                observations: ObservationLog::new(cfg.max_observations),
                 rng: Rng::fresh(),
             }),
             notify,
@@ -295,8 +191,10 @@ impl Store {
     }
 
     /// Replaces an object (PUT). A non-empty `metadata.resourceVersion` or `metadata.uid` in
-    /// `obj` must match the stored one (409 otherwise). Returns the object and whether it was
-    /// created (`allow_create`: Events allow create-on-update, Leases do not).
+    /// `obj` must match the stored one (409 otherwise). A resource that does not allow
+    /// unconditional updates (Leases) refuses a PUT without `metadata.resourceVersion` with 422,
+    /// as `AllowUnconditionalUpdate() == false` does in the API server. Returns the object and
+    /// whether it was created (`allow_create`: create-on-update).
     pub fn update(
         &self,
         view: View,
@@ -305,7 +203,19 @@ impl Store {
         obj: Value,
         allow_create: bool,
     ) -> Result<(Obj, bool), ApiError> {
-        self.patch(view, namespace, name, allow_create, |_| Ok(obj))
+        let unconditional = str_at(&obj, "/metadata/resourceVersion").is_empty();
+        self.patch(view, namespace, name, allow_create, |cur| {
+            if cur.is_some() && unconditional && !view.allows_unconditional_update() {
+                return Err(ApiError::invalid(
+                    view.object_kind(),
+                    view.resource_name().group,
+                    name,
+                    "metadata.resourceVersion",
+                    "Invalid value: 0x0: must be specified for an update",
+                ));
+            }
+            Ok(obj)
+        })
     }
 
     /// Read-modify-write: `apply` gets the current stored object (None if absent) and returns the
@@ -319,7 +229,7 @@ impl Store {
         apply: impl FnOnce(Option<&Value>) -> Result<Value, ApiError>,
     ) -> Result<(Obj, bool), ApiError> {
         let kind = view.kind();
-        let key: Key = (namespace.to_owned(), name.to_owned());
+        let key = EtcdKey::new(namespace, name);
         let mut st = self.state.lock();
         let current = st.map(kind).get(&key).cloned();
         let current_value = current.as_ref().map(|o| o.value());
@@ -379,7 +289,7 @@ impl Store {
         precondition_rv: Option<&str>,
         precondition_uid: Option<&str>,
     ) -> Result<Obj, ApiError> {
-        let key: Key = (namespace.to_owned(), name.to_owned());
+        let key = EtcdKey::new(namespace, name);
         let mut st = self.state.lock();
         let Some(cur) = st.map(view.kind()).get(&key).cloned() else {
             return Err(ApiError::not_found(view.resource_name(), name));
@@ -389,7 +299,9 @@ impl Store {
         {
             return Err(ApiError::conflict(view.resource_name(), name));
         }
-        let out = self.remove(&mut st, view.kind(), &key);
+        st.rv += 1;
+        let rv = st.rv;
+        let out = self.remove_at(&mut st, view.kind(), &key, rv);
         drop(st);
         if let Some(o) = &out {
             self.notify.send_replace(o.rv);
@@ -397,7 +309,8 @@ impl Store {
         out.ok_or_else(|| ApiError::not_found(view.resource_name(), name))
     }
 
-    /// Deletes every object of `kind` (in `namespace`, if given) that `filter` accepts.
+    /// Deletes every object of `kind` (in `namespace`, if given) that `filter` accepts, one
+    /// revision each (the API server deletes a collection object by object).
     pub fn delete_matching(
         &self,
         kind: Kind,
@@ -405,13 +318,18 @@ impl Store {
         filter: Filter<'_>,
     ) -> usize {
         let mut st = self.state.lock();
-        let keys: Vec<Key> = range(st.map(kind), namespace)
+        let keys: Vec<EtcdKey> = range(st.map(kind), namespace)
             .filter(|o| accepts(filter, o))
-            .map(|o| o.key.clone())
+            .map(|o| EtcdKey(o.key.clone()))
             .collect();
         let mut last = None;
         for key in &keys {
-            last = self.remove(&mut st, kind, key).map(|o| o.rv).or(last);
+            st.rv += 1;
+            let rv = st.rv;
+            last = self
+                .remove_at(&mut st, kind, key, rv)
+                .map(|o| o.rv)
+                .or(last);
         }
         drop(st);
         if let Some(rv) = last {
@@ -420,23 +338,33 @@ impl Store {
         keys.len()
     }
 
-    /// Deletes every Event whose TTL has passed; watchers see DELETED. Returns how many expired.
+    /// Runs what the simulated clock made due: etcd compactions, and the expiry of every lease
+    /// whose time has come (all its Events deleted at one revision; watchers see DELETED).
+    /// Returns how many Events expired.
     pub fn expire_due(&self) -> usize {
         let now_ms = self.clock.now().as_millisecond();
         let mut st = self.state.lock();
+        let current = st.rv;
+        st.history.compact_due(now_ms, current);
         let mut n = 0;
         let mut last = None;
-        while let Some((&(at, _), _)) = st.expiry.first_key_value() {
-            if at > now_ms {
-                break;
+        while let Some(keys) = st.ttl.pop_expired(now_ms) {
+            let keys: Vec<EtcdKey> = keys
+                .into_iter()
+                .map(EtcdKey)
+                .filter(|k| st.events.contains_key(k))
+                .collect();
+            if keys.is_empty() {
+                continue;
             }
-            let Some((_, key)) = st.expiry.pop_first() else {
-                break;
-            };
-            if let Some(o) = self.remove(&mut st, Kind::Event, &key) {
-                last = Some(o.rv);
-                n += 1;
+            st.rv += 1;
+            let rv = st.rv;
+            for key in &keys {
+                if self.remove_at(&mut st, Kind::Event, key, rv).is_some() {
+                    n += 1;
+                }
             }
+            last = Some(rv);
         }
         drop(st);
         if let Some(rv) = last {
@@ -447,12 +375,15 @@ impl Store {
 
     /// One object.
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Obj> {
-        let key: Key = (namespace.to_owned(), name.to_owned());
-        self.state.lock().map(kind).get(&key).cloned()
+        self.state
+            .lock()
+            .map(kind)
+            .get(&EtcdKey::new(namespace, name))
+            .cloned()
     }
 
-    /// The objects of `kind` (in `namespace`, if given) that `filter` accepts, in key order, at the
-    /// requested revision, and the revision of the list.
+    /// The objects of `kind` (in `namespace`, if given) that `filter` accepts, in etcd key order,
+    /// at the requested revision, and the revision of the list.
     pub fn list(
         &self,
         kind: Kind,
@@ -466,23 +397,24 @@ impl Store {
                 if rv > st.rv {
                     return Err(ApiError::too_large_resource_version(rv, st.rv));
                 }
-                if rv < st.history_floor {
-                    return Err(ApiError::too_old_resource_version(rv, st.history_floor));
+                let floor = st.history.list_floor();
+                if rv < floor {
+                    return Err(ApiError::too_old_resource_version(rv, floor));
                 }
                 // Undo the changes newer than rv, newest first.
-                let mut map: BTreeMap<Key, Obj> = range(st.map(kind), namespace)
-                    .map(|o| (o.key.clone(), o.clone()))
+                let mut map: Objects = range(st.map(kind), namespace)
+                    .map(|o| (EtcdKey(o.key.clone()), o.clone()))
                     .collect();
-                for e in st.history.iter().rev().take_while(|e| e.rv > rv) {
+                for e in st.history.newer_than(rv) {
                     if e.kind != kind || namespace.is_some_and(|ns| ns != e.obj.key.0) {
                         continue;
                     }
                     match (e.change, &e.prev) {
                         (Change::Added, _) => {
-                            map.remove(&e.obj.key);
+                            map.remove(&EtcdKey(e.obj.key.clone()));
                         }
                         (_, Some(prev)) => {
-                            map.insert(prev.key.clone(), prev.clone());
+                            map.insert(EtcdKey(prev.key.clone()), prev.clone());
                         }
                         (_, None) => {}
                     }
@@ -503,54 +435,39 @@ impl Store {
     /// Keeps the rest of a paged list for its continue tokens; returns the snapshot id.
     pub fn save_list_snapshot(&self, rv: u64, items: Arc<Vec<Obj>>) -> u64 {
         let now_ms = self.clock.now().as_millisecond();
-        let ttl_ms = self.cfg.continue_ttl.as_millis() as i64;
         let mut st = self.state.lock();
-        st.snapshots.retain(|_, s| s.created_ms + ttl_ms > now_ms);
-        while st.snapshots.len() >= self.cfg.max_list_snapshots.max(1) {
-            st.snapshots.pop_first();
-        }
-        let id = st.next_snapshot;
-        st.next_snapshot += 1;
-        st.snapshots.insert(
-            id,
+        let st = &mut *st;
+        let history = &st.history;
+        let ttl = self.cfg.continue_ttl;
+        st.snapshots
+            .retain(|s| snapshot_live(s, history, ttl, now_ms));
+        st.snapshots.save(
             Snapshot {
                 rv,
                 items,
                 created_ms: now_ms,
             },
-        );
-        id
+            self.cfg.max_list_snapshots,
+        )
     }
 
-    /// The list behind a continue token and its revision; 410 `Expired` once it is too old.
+    /// The list behind a continue token and its revision; 410 `Expired` once etcd has
+    /// compacted its revision (or it is older than the optional continue TTL).
     pub fn list_snapshot(&self, id: u64) -> Result<(Arc<Vec<Obj>>, u64), ApiError> {
         let now_ms = self.clock.now().as_millisecond();
-        let ttl_ms = self.cfg.continue_ttl.as_millis() as i64;
-        let mut st = self.state.lock();
-        match st.snapshots.get(&id) {
-            Some(s) if s.created_ms + ttl_ms > now_ms => Ok((s.items.clone(), s.rv)),
-            Some(_) => {
-                st.snapshots.remove(&id);
-                Err(ApiError::continue_expired())
+        let st = self.state.lock();
+        match st.snapshots.get(id) {
+            Some(s) if snapshot_live(s, &st.history, self.cfg.continue_ttl, now_ms) => {
+                Ok((s.items.clone(), s.rv))
             }
-            None => Err(ApiError::continue_expired()),
+            _ => Err(ApiError::continue_expired()),
         }
     }
 
-    /// History after `after`, at most `max` entries.
+    /// History after `after`, about `max` entries (never ending inside a revision).
     pub fn fetch_after(&self, after: u64, max: usize) -> Fetch {
         let st = self.state.lock();
-        if after < st.history_floor {
-            return Fetch::TooOld {
-                oldest: st.history_floor,
-            };
-        }
-        let start = st.history.partition_point(|e| e.rv <= after);
-        let entries = st.history.range(start..).take(max).cloned().collect();
-        Fetch::Entries {
-            entries,
-            current: st.rv,
-        }
+        st.history.fetch_after(after, max, st.rv)
     }
 
     /// Counters for the status endpoint.
@@ -560,22 +477,26 @@ impl Store {
             resource_version: st.rv,
             live_events: st.events.len(),
             leases: st.leases.len(),
-            observations: st.observations.len(),
-            observations_dropped: st.observations_dropped,
-            history: st.history.len(),
-            history_floor: st.history_floor,
+            observations: st.observations.kept(),
+            observations_dropped: st.observations.dropped(),
+            history: st.history.kept(),
+            history_floor: st.history.floor(),
         }
     }
 
     /// Observations from index `from` on (in revision order).
     pub fn observations(&self, from: usize) -> Vec<Observation> {
-        let st = self.state.lock();
-        st.observations.get(from..).unwrap_or_default().to_vec()
+        self.state.lock().observations.from(from)
     }
 
     /// `n` random characters for generated names.
     pub fn random_suffix(&self, n: usize) -> String {
         self.state.lock().rng.name_suffix(n)
+    }
+
+    /// A random number in `0..n`.
+    pub fn random_below(&self, n: usize) -> usize {
+        self.state.lock().rng.below(n)
     }
 
     fn insert_new(
@@ -601,7 +522,7 @@ impl Store {
             name = format!("{prefix}{}", st.rng.name_suffix(5));
             set_meta(&mut obj, "name", json!(name));
         }
-        let key: Key = (namespace.to_owned(), name.clone());
+        let key = EtcdKey::new(namespace, &name);
         if st.map(kind).contains_key(&key) {
             return Err(ApiError::already_exists(view.resource_name(), &name));
         }
@@ -622,7 +543,7 @@ impl Store {
         &self,
         st: &mut State,
         kind: Kind,
-        key: Key,
+        key: EtcdKey,
         mut value: Value,
         change: Change,
         prev: Option<Obj>,
@@ -630,48 +551,47 @@ impl Store {
         st.rv += 1;
         let rv = st.rv;
         set_meta(&mut value, "resourceVersion", json!(rv.to_string()));
-        let expires_at_ms = (kind == Kind::Event)
-            .then(|| self.clock.now().as_millisecond() + self.cfg.event_ttl.as_millis() as i64);
-        if let Some(p) = &prev
-            && let Some(at) = p.expires_at_ms
-        {
-            st.expiry.remove(&(at, p.rv));
+        if let Some(lease) = prev.as_ref().and_then(|p| p.lease) {
+            st.ttl.detach(lease, &key.0);
         }
-        if let Some(at) = expires_at_ms {
-            st.expiry.insert((at, rv), key.clone());
-        }
+        let lease = (kind == Kind::Event).then(|| {
+            st.ttl.attach(
+                &key.0,
+                self.clock.now().as_millisecond(),
+                self.cfg.event_ttl.as_millis() as i64,
+            )
+        });
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
         if kind == Kind::Event {
-            self.observe(st, &key, rv, &value, change);
+            st.observations.record(&key.0, rv, &value, change);
         }
         let obj = Arc::new(StoredObject {
-            key: key.clone(),
+            key: key.0.clone(),
             rv,
             uid: str_at(&value, "/metadata/uid"),
             json,
-            expires_at_ms,
+            lease,
         });
         st.map_mut(kind).insert(key, obj.clone());
         self.push_history(st, kind, change, obj.clone(), prev);
         obj
     }
 
-    fn remove(&self, st: &mut State, kind: Kind, key: &Key) -> Option<Obj> {
+    /// Removes `key` as part of the write at revision `rv` (already taken).
+    fn remove_at(&self, st: &mut State, kind: Kind, key: &EtcdKey, rv: u64) -> Option<Obj> {
         let cur = st.map_mut(kind).remove(key)?;
-        if let Some(at) = cur.expires_at_ms {
-            st.expiry.remove(&(at, cur.rv));
+        if let Some(lease) = cur.lease {
+            st.ttl.detach(lease, &key.0);
         }
-        st.rv += 1;
-        let rv = st.rv;
         let mut value = cur.value();
         set_meta(&mut value, "resourceVersion", json!(rv.to_string()));
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
         let gone = Arc::new(StoredObject {
-            key: key.clone(),
+            key: key.0.clone(),
             rv,
             uid: cur.uid.clone(),
             json,
-            expires_at_ms: None,
+            lease: None,
         });
         self.push_history(st, kind, Change::Deleted, gone.clone(), Some(cur));
         Some(gone)
@@ -686,69 +606,37 @@ impl Store {
         prev: Option<Obj>,
     ) {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        st.history.push_back(Arc::new(HistoryEntry {
+        st.history.push(HistoryEntry {
             rv: obj.rv,
             kind,
             change,
             obj,
             prev,
-        }));
-        while st.history.len() > self.cfg.history_size.max(1) {
-            if let Some(old) = st.history.pop_front() {
-                st.history_floor = old.rv;
-            }
-        }
-    }
-
-    fn observe(&self, st: &mut State, key: &Key, rv: u64, v: &Value, change: Change) {
-        if st.observations.len() >= self.cfg.max_observations {
-            st.observations_dropped += 1;
-            return;
-        }
-        st.observations.push(Observation {
-            uid: str_at(v, "/metadata/uid"),
-            resource_version: rv.to_string(),
-            change,
-            namespace: key.0.clone(),
-            reason: str_at(v, "/reason"),
-            event_type: str_at(v, "/type"),
-            kind: str_at(v, "/involvedObject/kind"),
         });
     }
 }
 
+fn snapshot_live(
+    s: &Snapshot,
+    history: &History,
+    ttl: Option<SignedDuration>,
+    now_ms: i64,
+) -> bool {
+    !history.is_compacted(s.rv) && ttl.is_none_or(|t| s.created_ms + t.as_millis() as i64 > now_ms)
+}
+
 fn range<'a>(
-    map: &'a BTreeMap<Key, Obj>,
+    map: &'a Objects,
     namespace: Option<&'a str>,
 ) -> Box<dyn Iterator<Item = &'a Obj> + 'a> {
     match namespace {
         None => Box::new(map.values()),
+        // Every `ns/…` key follows `ns/` and they are contiguous: `ns/` is their common prefix.
         Some(ns) => Box::new(
-            map.range((ns.to_owned(), String::new())..)
-                .take_while(move |(k, _)| k.0 == ns)
+            map.range(EtcdKey::new(ns, "")..)
+                .take_while(move |(k, _)| k.0.0 == ns)
                 .map(|(_, v)| v),
         ),
-    }
-}
-
-/// The string at a JSON pointer, "" when absent or not a string.
-pub fn str_at(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// Sets `metadata.<field>`, creating `metadata` when needed.
-pub fn set_meta(obj: &mut Value, field: &str, value: Value) {
-    if let Some(map) = obj.as_object_mut() {
-        let meta = map.entry("metadata").or_insert_with(|| json!({}));
-        if !meta.is_object() {
-            *meta = json!({});
-        }
-        if let Some(m) = meta.as_object_mut() {
-            m.insert(field.to_owned(), value);
-        }
     }
 }
 
@@ -756,10 +644,10 @@ pub fn set_meta(obj: &mut Value, field: &str, value: Value) {
 mod tests {
     use super::*;
 
-    fn store(history: usize) -> Store {
+    fn store(window: Window) -> Store {
         Store::new(
             StoreConfig {
-                history_size: history,
+                window,
                 ..StoreConfig::default()
             },
             Arc::new(SimClock::new(1.0)),
@@ -771,13 +659,15 @@ mod tests {
                "involvedObject": {"kind": "Pod", "name": name}})
     }
 
+    fn lease(name: &str) -> Value {
+        json!({"metadata": {"name": name}})
+    }
+
     #[test]
     fn revisions_are_global_and_increasing() {
-        let s = store(100);
+        let s = store(Window::Etcd);
         let a = s.create(View::CoreEvents, "ns", event("a")).unwrap();
-        let l = s
-            .create(View::Leases, "ns", json!({"metadata": {"name": "l"}}))
-            .unwrap();
+        let l = s.create(View::Leases, "ns", lease("l")).unwrap();
         let b = s.create(View::CoreEvents, "ns", event("b")).unwrap();
         assert!(a.rv < l.rv && l.rv < b.rv);
         assert_eq!(s.current_rv(), b.rv);
@@ -789,14 +679,12 @@ mod tests {
 
     #[test]
     fn stale_resource_version_conflicts() {
-        let s = store(100);
-        let l = s
-            .create(View::Leases, "ns", json!({"metadata": {"name": "l"}}))
-            .unwrap();
+        let s = store(Window::Etcd);
+        let l = s.create(View::Leases, "ns", lease("l")).unwrap();
         let mut v = l.value();
         v["spec"] = json!({"holderIdentity": "a"});
-        s.update(View::Leases, "ns", "l", v.clone(), false).unwrap();
-        let err = s.update(View::Leases, "ns", "l", v, false).unwrap_err();
+        s.update(View::Leases, "ns", "l", v.clone(), true).unwrap();
+        let err = s.update(View::Leases, "ns", "l", v, true).unwrap_err();
         assert_eq!(err.code, 409);
         assert_eq!(err.reason, "Conflict");
         let err = s
@@ -806,8 +694,28 @@ mod tests {
     }
 
     #[test]
+    fn lease_updates_need_a_resource_version_but_creates_do_not() {
+        let s = store(Window::Etcd);
+        let (_, created) = s.update(View::Leases, "ns", "l", lease("l"), true).unwrap();
+        assert!(created, "a PUT to a missing Lease creates it");
+        let err = s
+            .update(View::Leases, "ns", "l", lease("l"), true)
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (422, "Invalid"));
+        assert!(err.message.contains("metadata.resourceVersion"), "{err}");
+        let e = s.create(View::CoreEvents, "ns", event("e")).unwrap();
+        let mut v = e.value();
+        v["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        s.update(View::CoreEvents, "ns", "e", v, true)
+            .expect("Events allow unconditional updates");
+    }
+
+    #[test]
     fn exact_lists_are_rebuilt_from_history() {
-        let s = store(100);
+        let s = store(Window::Etcd);
         s.create(View::CoreEvents, "ns", event("a")).unwrap();
         let rv = s.current_rv();
         s.create(View::CoreEvents, "ns", event("b")).unwrap();
@@ -823,8 +731,23 @@ mod tests {
     }
 
     #[test]
-    fn history_window_is_bounded() {
-        let s = store(3);
+    fn lists_come_in_etcd_key_order() {
+        let s = store(Window::Etcd);
+        for ns in ["kube", "kubea", "kube-system", "kube-public"] {
+            s.create(View::CoreEvents, ns, event("x")).unwrap();
+        }
+        let (items, _) = s.list(Kind::Event, None, ListAt::Latest, None).unwrap();
+        let order: Vec<&str> = items.iter().map(|o| o.key.0.as_str()).collect();
+        assert_eq!(order, ["kube-public", "kube-system", "kube", "kubea"]);
+        let (kube, _) = s
+            .list(Kind::Event, Some("kube"), ListAt::Latest, None)
+            .unwrap();
+        assert_eq!(kube.len(), 1);
+    }
+
+    #[test]
+    fn a_watch_cache_window_is_counted_in_changes() {
+        let s = store(Window::WatchCache(3));
         for i in 0..10 {
             s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
                 .unwrap();
@@ -842,22 +765,75 @@ mod tests {
     }
 
     #[test]
-    fn events_expire_after_their_ttl() {
-        let s = store(100);
+    fn etcd_keeps_a_revision_until_the_second_compaction_after_it() {
+        let s = store(Window::Etcd);
+        for i in 0..10_000 {
+            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
+                .unwrap();
+        }
+        let rv = s.current_rv();
+        assert!(matches!(s.fetch_after(2, 100), Fetch::Entries { .. }));
+        s.clock().advance(301.0);
+        s.expire_due();
+        s.create(View::CoreEvents, "ns", event("later")).unwrap();
+        assert!(
+            matches!(s.fetch_after(rv, 100), Fetch::Entries { .. }),
+            "one compaction keeps what the previous tick saw"
+        );
+        s.clock().advance(300.0);
+        s.expire_due();
+        assert!(matches!(s.fetch_after(rv - 2, 100), Fetch::TooOld { .. }));
+        assert!(matches!(s.fetch_after(rv - 1, 100), Fetch::Entries { .. }));
+    }
+
+    #[test]
+    fn events_expire_in_lease_batches_at_one_revision() {
+        let s = store(Window::Etcd);
         s.create(View::CoreEvents, "ns", event("a")).unwrap();
-        assert_eq!(s.expire_due(), 0);
-        s.clock().advance(3599.0);
-        assert_eq!(s.expire_due(), 0);
-        s.clock().advance(2.0);
+        s.clock().advance(30.0);
+        s.create(View::CoreEvents, "ns", event("b")).unwrap();
+        s.clock().advance(31.0);
+        s.create(View::CoreEvents, "ns", event("c")).unwrap();
+        let before = s.current_rv();
+        s.clock().advance(3598.0 - 61.0);
+        assert_eq!(s.expire_due(), 0, "nothing before the TTL");
+        s.clock().advance(61.0);
+        assert_eq!(s.expire_due(), 0, "a lease lives TTL + 60 s");
+        s.clock().advance(1.0);
+        assert_eq!(s.expire_due(), 2, "a and b shared a lease");
+        assert_eq!(s.current_rv(), before + 1, "one revision for the batch");
+        match s.fetch_after(before, 100) {
+            Fetch::Entries { entries, .. } => {
+                assert_eq!(entries.len(), 2);
+                assert!(entries.iter().all(|e| e.rv == before + 1));
+            }
+            Fetch::TooOld { .. } => panic!("inside the window"),
+        }
+        s.clock().advance(61.0);
         assert_eq!(s.expire_due(), 1);
-        assert_eq!(s.counts().live_events, 0);
         let obs = s.observations(0);
-        assert_eq!(obs.len(), 1, "a deletion is not an observation");
+        assert_eq!(obs.len(), 3, "a deletion is not an observation");
+    }
+
+    #[test]
+    fn a_fetch_never_ends_inside_a_revision() {
+        let s = store(Window::Etcd);
+        for i in 0..5 {
+            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
+                .unwrap();
+        }
+        let before = s.current_rv();
+        s.clock().advance(3661.0);
+        assert_eq!(s.expire_due(), 5);
+        match s.fetch_after(before, 2) {
+            Fetch::Entries { entries, .. } => assert_eq!(entries.len(), 5),
+            Fetch::TooOld { .. } => panic!("inside the window"),
+        }
     }
 
     #[test]
     fn an_update_refreshes_the_ttl() {
-        let s = store(100);
+        let s = store(Window::Etcd);
         let a = s.create(View::CoreEvents, "ns", event("a")).unwrap();
         s.clock().advance(3000.0);
         s.update(View::CoreEvents, "ns", "a", a.value(), true)
@@ -869,11 +845,16 @@ mod tests {
     }
 
     #[test]
-    fn continue_snapshots_expire() {
-        let s = store(100);
-        let id = s.save_list_snapshot(5, Arc::new(Vec::new()));
-        assert!(s.list_snapshot(id).is_ok());
+    fn continue_snapshots_end_when_their_revision_is_compacted() {
+        let s = store(Window::Etcd);
+        s.create(View::CoreEvents, "ns", event("a")).unwrap();
+        let id = s.save_list_snapshot(s.current_rv(), Arc::new(Vec::new()));
+        s.create(View::CoreEvents, "ns", event("b")).unwrap();
         s.clock().advance(301.0);
+        s.expire_due();
+        assert!(s.list_snapshot(id).is_ok(), "the first compaction keeps it");
+        s.clock().advance(300.0);
+        s.expire_due();
         assert_eq!(s.list_snapshot(id).unwrap_err().code, 410);
     }
 }
