@@ -38,3 +38,27 @@ notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.install
 	$(TOOLS)/tf-hcl2/bin/python -m unittest discover -s scripts/notify -p 'test_*.py'
 
 TEST_TARGETS += notify-terraform-check
+
+.PHONY: bench-notify
+
+bench-notify:
+	$(CARGO) bench -p eventkeeper-notify --bench payload
+
+BENCH_TARGETS += bench-notify
+
+# The notifier's zips for provided.al2023, like lambda-zip's:
+# target/lambda/{x86_64,arm64}/eventkeeper-notify/bootstrap.zip (the module's default path).
+.PHONY: notify-lambda-zip
+
+notify-lambda-zip: $(TOOLS)/cargo-lambda/.installed
+	PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
+	  cargo lambda build --release --bin eventkeeper-notify --output-format zip \
+	  --lambda-dir $(LAMBDA_TARGET_DIR)/x86_64
+	@if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then \
+	  PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
+	    cargo lambda build --release --arm64 --bin eventkeeper-notify --output-format zip \
+	    --lambda-dir $(LAMBDA_TARGET_DIR)/arm64; \
+	else \
+	  echo "notify-lambda-zip: SKIPPED arm64: rustup cannot install aarch64-unknown-linux-gnu here"; \
+	fi
+	@ls -l $(LAMBDA_TARGET_DIR)/*/eventkeeper-notify/bootstrap.zip
