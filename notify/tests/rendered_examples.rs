@@ -64,5 +64,8 @@ fn the_documented_slack_and_teams_messages_are_what_the_code_sends() {
     let n = example();
     check("slack-message.json", &render::slack(Outgoing::Single(&n)));
     check("teams-message.json", &render::teams(Outgoing::Single(&n)));
-    check("webhook-message.json", &render::generic(Outgoing::Single(&n)));
+    check(
+        "webhook-message.json",
+        &render::generic(Outgoing::Single(&n)),
+    );
 }
