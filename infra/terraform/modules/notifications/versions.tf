@@ -1,0 +1,11 @@
+terraform {
+  required_version = ">= 1.9"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # provided.al2023 (5.30); logging_config on Lambda (5.31).
+      version = ">= 5.40"
+    }
+  }
+}

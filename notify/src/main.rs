@@ -1,0 +1,154 @@
+//! `eventkeeper-notify` (and `bootstrap`, the same program packaged for AWS Lambda): parse
+//! configuration, read secrets and build clients once, then handle each invocation (Lambda) or
+//! each `--payload` file (CLI), printing one EMF document per invocation on stdout.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use eventkeeper_notify::config::Config;
+use eventkeeper_notify::dead_letter::DeadLetterQueue;
+use eventkeeper_notify::destination::{Destination, HttpClient};
+use eventkeeper_notify::notifier::Notifier;
+use eventkeeper_notify::secrets::Secrets;
+use eventkeeper_notify::state::DynamoState;
+use jiff::Timestamp;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Configuration errors (sysexits `EX_USAGE`).
+const EXIT_BAD_CONFIG: u8 = 64;
+/// A failure a later run may not have (sysexits `EX_TEMPFAIL`).
+const EXIT_RETRYABLE: u8 = 75;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let parsed = if in_lambda {
+        Config::try_parse_from(["eventkeeper-notify"])
+    } else {
+        Config::try_parse()
+    };
+    let config = match parsed {
+        Ok(config) => config,
+        Err(error) if !in_lambda && !error.use_stderr() => error.exit(),
+        Err(error) => return bad_config(error.to_string().lines().next().unwrap_or("")),
+    };
+    let (specs, rules) = match config.validate() {
+        Ok(parsed) => parsed,
+        Err(reason) => return bad_config(&reason),
+    };
+    init_logs(&config.log_format);
+
+    let aws = aws_config::load_from_env().await;
+    let region = aws
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    let secrets = Secrets::new(&aws);
+    let mut destinations = HashMap::new();
+    for spec in &specs {
+        match Destination::ready(spec, &aws, &secrets).await {
+            Ok(destination) => {
+                destinations.insert(spec.name().to_owned(), destination);
+            }
+            Err(error) => {
+                tracing::error!(%error, "Destination not ready");
+                return ExitCode::from(EXIT_RETRYABLE);
+            }
+        }
+    }
+    let http = match HttpClient::new(Duration::from_secs(config.http_timeout_seconds)) {
+        Ok(http) => http,
+        Err(error) => {
+            tracing::error!(%error, "No TLS root certificates");
+            return ExitCode::FAILURE;
+        }
+    };
+    let notifier = Notifier {
+        store: DynamoState::new(aws_sdk_dynamodb::Client::new(&aws), &config.table),
+        rules,
+        destinations,
+        dead_letters: config
+            .dlq_url
+            .as_ref()
+            .map(|url| DeadLetterQueue::new(aws_sdk_sqs::Client::new(&aws), url)),
+        http,
+        settings: config.settings(region),
+    };
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|_| "eventkeeper-notify".to_owned());
+
+    if in_lambda {
+        let (notifier, function) = (&notifier, function.as_str());
+        let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+            invoke(notifier, function, &event.payload, Timestamp::now()).await
+        });
+        return match lambda_runtime::run(handler).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "Lambda runtime stopped");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut status = ExitCode::SUCCESS;
+    for path in &config.payload {
+        let event: Value = match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(event) => event,
+            Err(reason) => return bad_config(&format!("{}: {reason}", path.display())),
+        };
+        let now = config.now.unwrap_or_else(Timestamp::now);
+        if invoke(&notifier, &function, &event, now).await.is_err() {
+            status = ExitCode::from(EXIT_RETRYABLE);
+        }
+    }
+    status
+}
+
+/// One invocation: handle, print the EMF document, fail the invocation (so it is retried) when
+/// the batch must run again.
+async fn invoke(
+    notifier: &Notifier<DynamoState>,
+    function: &str,
+    event: &Value,
+    now: Timestamp,
+) -> Result<Value, lambda_runtime::Error> {
+    let (counts, result) = notifier.handle(event, now).await;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", counts.emf(function, Timestamp::now()));
+    let _ = stdout.flush();
+    tracing::info!(?counts, "Invocation done");
+    match result {
+        Ok(()) => Ok(serde_json::json!({"matched": counts.matched, "notified": counts.notified})),
+        Err(error) => {
+            tracing::error!(%error, "Batch will be retried");
+            Err(error.into())
+        }
+    }
+}
+
+fn bad_config(reason: &str) -> ExitCode {
+    eprintln!("eventkeeper-notify: {reason}");
+    ExitCode::from(EXIT_BAD_CONFIG)
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EVENTKEEPER_LOG_LEVEL")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

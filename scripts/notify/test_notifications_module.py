@@ -1,0 +1,125 @@
+"""Structural tests of infra/terraform/modules/notifications (python-hcl2): what `terraform
+plan` cannot check here is read from the HCL and compared with the notifier's code.
+
+- IAM: the policy grants exactly the groups of iam-actions.json (generated from
+  notify/src/iam.rs), each on its own resources, plus the platform's needs.
+- The function: every environment variable is one notify/src/config.rs reads; the claim lease
+  outlives the timeout; failed invocations go to the DLQ.
+- The table: on-demand, SSE, point-in-time recovery, TTL on the attribute state.rs writes.
+- The subscription filter pre-selects Warning records in the configured layout.
+- Alarms: delivery failures, DLQ depth, and silence with missing data breaching.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terraform"))
+
+from tf_module import ROOT, Module, policy_document_statements  # noqa: E402
+
+MODULE_DIR = ROOT / "infra/terraform/modules/notifications"
+MODULE = Module(MODULE_DIR)
+
+
+def environment() -> dict:
+    text = (MODULE_DIR / "main.tf").read_text()
+    block = text[text.index("lambda_environment = {"):text.index("} : key => value if value != null")]
+    return dict(re.findall(r"^\s*(EVENTKEEPER_[A-Z_]+)\s*=\s*(.+?)\s*$", block, flags=re.M))
+
+
+class Iam(unittest.TestCase):
+    def test_every_generated_group_is_granted_and_nothing_else_from_the_code(self):
+        actions = json.loads((MODULE_DIR / "iam-actions.json").read_text())
+        statements = policy_document_statements(MODULE, "notify")
+        used = set()
+        for statement in statements:
+            match = re.fullmatch(r"\$\{local\.iam_actions\.(\w+)\}", str(statement["actions"]))
+            if match:
+                used.add(match.group(1))
+                self.assertNotEqual(statement["resources"], ["*"], statement["sid"])
+            else:
+                self.assertIn(statement["sid"], {"Kms", "OwnLogs", "Tracing"})
+        self.assertEqual(used, set(actions))
+
+    def test_secrets_are_granted_only_by_arn(self):
+        main = (MODULE_DIR / "main.tf").read_text()
+        self.assertIn("secrets_manager_arns = [for d in var.destinations : d.secret_arn", main)
+        variables = (MODULE_DIR / "variables.tf").read_text()
+        self.assertIn("never a plain URL", variables)
+
+
+class Function(unittest.TestCase):
+    def test_every_environment_variable_is_one_the_function_reads(self):
+        config_rs = (ROOT / "notify/src/config.rs").read_text()
+        known = set(re.findall(r'env = "(EVENTKEEPER_[A-Z_]+)"', config_rs))
+        env = environment()
+        self.assertEqual(set(env) - known, set())
+        for required in ("EVENTKEEPER_NOTIFY_TABLE", "EVENTKEEPER_NOTIFY_DESTINATIONS",
+                         "EVENTKEEPER_NOTIFY_DLQ_URL"):
+            self.assertIn(required, env)
+
+    def test_the_claim_lease_outlives_the_timeout(self):
+        self.assertIn("var.lambda_timeout_seconds + 60", environment()["EVENTKEEPER_NOTIFY_CLAIM_LEASE_SECONDS"])
+
+    def test_runtime_and_failed_invocations(self):
+        function = MODULE.resource("aws_lambda_function", "notify")
+        self.assertEqual(function["runtime"], "provided.al2023")
+        self.assertEqual(function["handler"], "bootstrap")
+        config = MODULE.resource("aws_lambda_function_event_invoke_config", "notify")
+        on_failure = config["destination_config"][0]["on_failure"][0]
+        self.assertEqual(on_failure["destination"], "${aws_sqs_queue.dead_letters.arn}")
+
+
+class Table(unittest.TestCase):
+    def test_on_demand_encrypted_recoverable_with_ttl(self):
+        table = MODULE.resource("aws_dynamodb_table", "state")
+        self.assertEqual(table["billing_mode"], "PAY_PER_REQUEST")
+        self.assertEqual(table["hash_key"], "pk")
+        self.assertTrue(table["point_in_time_recovery"][0]["enabled"])
+        self.assertTrue(table["server_side_encryption"][0]["enabled"])
+        ttl = table["ttl"][0]
+        self.assertTrue(ttl["enabled"])
+        state_rs = (ROOT / "notify/src/state.rs").read_text()
+        self.assertIn(f'"{ttl["attribute_name"]}"', state_rs)
+        self.assertIn('"pk"', state_rs)
+
+
+class Filters(unittest.TestCase):
+    def test_the_subscription_pre_selects_warnings_in_the_layout(self):
+        pattern = MODULE.local("subscription_pattern")
+        self.assertIn('$.${local.p}type = \\"Warning\\"', pattern)
+        self.assertEqual(MODULE.local("p"), "${var.field_prefix}")
+        subscription = MODULE.resource("aws_cloudwatch_log_subscription_filter", "notify")
+        self.assertEqual(subscription["filter_pattern"], "${local.subscription_pattern}")
+        self.assertEqual(subscription["log_group_name"], "${var.events_log_group_name}")
+
+    def test_the_prefilter_keeps_the_default_rules_normal_reasons(self):
+        rules_rs = (ROOT / "notify/src/rules.rs").read_text()
+        for reason in MODULE.variable("prefilter_reasons")["default"]:
+            self.assertIn(reason, rules_rs)
+
+
+class Alarms(unittest.TestCase):
+    def test_failures_dead_letters_and_silence(self):
+        failures = MODULE.resource("aws_cloudwatch_metric_alarm", "delivery_failures")
+        self.assertEqual(failures["metric_name"], "DeliveryFailures")
+        self.assertIn('"DeliveryFailures"', (ROOT / "notify/src/metrics.rs").read_text())
+        depth = MODULE.resource("aws_cloudwatch_metric_alarm", "dead_letters")
+        self.assertEqual(depth["metric_name"], "ApproximateNumberOfMessagesVisible")
+        silence = MODULE.resource("aws_cloudwatch_metric_alarm", "silence")
+        self.assertEqual(silence["treat_missing_data"], "breaching")
+        self.assertEqual(silence["comparison_operator"], "LessThanThreshold")
+        self.assertEqual(silence["evaluation_periods"], "${var.silence_periods}")
+        records = MODULE.resource("aws_cloudwatch_log_metric_filter", "records")
+        self.assertIn("schemaVersion >= 1", records["pattern"])
+        for alarm in (failures, depth, silence):
+            self.assertEqual(alarm["alarm_actions"], "${local.alarm_actions}")
+
+
+if __name__ == "__main__":
+    unittest.main()
