@@ -444,12 +444,10 @@ impl MotoServer {
         let Some(program) =
             std::env::var_os("EVENTKEEPER_MOTO_SERVER").filter(|p| Path::new(p).exists())
         else {
-            // `make test` installs moto: there, a missing server is a failure, not a skip.
-            assert!(
-                std::env::var_os("EVENTKEEPER_REQUIRE_PEERS").is_none(),
-                "moto server is missing (EVENTKEEPER_MOTO_SERVER), but `make test` installs it"
+            eventkeeper_core::fixtures::missing_peer(
+                "moto server",
+                "set EVENTKEEPER_MOTO_SERVER; `make test` does",
             );
-            eprintln!("SKIPPED: needs moto server (set EVENTKEEPER_MOTO_SERVER; `make test` does)");
             return None;
         };
         let port = free_port();
