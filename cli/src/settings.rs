@@ -4,8 +4,9 @@
 /// Name of the Lease holding the emitter's leadership and checkpoint.
 pub const DEFAULT_LEASE_NAME: &str = "eventkeeper";
 
-/// Namespace of the Lease when `$POD_NAMESPACE` is unset too.
-pub const DEFAULT_LEASE_NAMESPACE: &str = "default";
+/// Namespace of the Lease when `$POD_NAMESPACE` is unset too: the namespace the install guide
+/// installs the chart into, and the catch-up (outside any pod) has no `$POD_NAMESPACE`.
+pub const DEFAULT_LEASE_NAMESPACE: &str = "eventkeeper";
 
 /// The Lease namespace: the one configured, else `$POD_NAMESPACE` (the Downward API's namespace
 /// of a pod), else [`DEFAULT_LEASE_NAMESPACE`]. An empty value counts as unset.

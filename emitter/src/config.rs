@@ -99,7 +99,7 @@ pub struct RunArgs {
     #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
 
-    /// Namespace of the Lease [default: $POD_NAMESPACE, else `default`; the catch-up's rule too].
+    /// Namespace of the Lease [default: $POD_NAMESPACE, else `eventkeeper`; the catch-up's rule too].
     #[arg(long, env = "EVENTKEEPER_LEASE_NAMESPACE")]
     pub lease_namespace: Option<String>,
 

@@ -132,7 +132,7 @@ pub struct Args {
     pub backfill_lease_duration: Duration,
 
     /// Namespace of the emitter's Lease (the chart's release namespace) [default:
-    /// $POD_NAMESPACE, else `default`; the emitter's rule too].
+    /// $POD_NAMESPACE, else `eventkeeper`; the emitter's rule too].
     #[arg(long, env = "EVENTKEEPER_LEASE_NAMESPACE")]
     pub lease_namespace: Option<String>,
 

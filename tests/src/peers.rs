@@ -406,7 +406,8 @@ fn spawn_emitter(
         .env_remove("EVENTKEEPER_NAMESPACES")
         .env_remove("EVENTKEEPER_INCLUDE")
         .env_remove("EVENTKEEPER_EXCLUDE")
-        .env_remove("POD_NAMESPACE")
+        // As in a pod of namespace `default`: the emitter's Lease is `default/eventkeeper`.
+        .env("POD_NAMESPACE", "default")
         .env("EVENTKEEPER_LOG_LEVEL", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::from(open(out)))
