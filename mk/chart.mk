@@ -1,4 +1,4 @@
-# Helm chart and container image checks (issue 6).
+# Helm chart and container image checks.
 #
 #   make emitter-static   the static musl release binary the image ships (the script
 #                         scripts/release/build.sh calls for `make image` and the release)

@@ -1,4 +1,4 @@
-# Simulator (issue 3). Its conformance tests (kubectl, the Python client, kube-rs, moto STS) are
+# Simulator. Its conformance tests (kubectl, the Python client, kube-rs, moto STS) are
 # plain cargo tests under sim/tests/ and run in `rust-test` with RUST_TEST_ENV from mk/tools.mk.
 
 SIM_KUBECONFIG ?= $(CURDIR)/.tools/sim-kubeconfig

@@ -1,4 +1,4 @@
-# Terraform module checks (issue 7).
+# Terraform module checks.
 #
 #   make terraform-check   terraform fmt (when terraform is on PATH), checkov on the module through
 #                          the complete example (parse errors, failed checks and unexplained skips

@@ -21,14 +21,14 @@ PY_KUBE := $(TOOLS)/py-kube/bin/python
 MOTO_SERVER := $(TOOLS)/moto/bin/moto_server
 
 # kubectl is preinstalled on our machines; where it is not, fall back to Debian's
-# kubernetes-client, and say so loudly when neither can be had (the kubectl tests then skip).
+# kubernetes-client, and say so loudly when neither can be had (the kubectl tests then fail).
 $(TOOLS)/kubectl.checked:
 	@mkdir -p $(TOOLS)
 	@command -v kubectl >/dev/null || { \
 	  echo "kubectl not found: trying Debian's kubernetes-client"; \
 	  (apt-get install -y -q kubernetes-client >/dev/null 2>&1 || \
 	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q kubernetes-client >/dev/null 2>&1)) || \
-	  echo "WARNING: no kubectl and kubernetes-client is not installable: kubectl conformance tests will SKIP"; }
+	  echo "WARNING: no kubectl and kubernetes-client is not installable: kubectl conformance tests will fail"; }
 	@touch $@
 
 # Tools the Rust integration tests look for, and how they find them.

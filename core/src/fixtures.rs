@@ -4,7 +4,7 @@
 //! Built as core/v1 Event JSON (what the API server returns), not as records, so tests go through
 //! `normalise` exactly as production does. Available to other crates with the `fixtures` feature.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -156,8 +156,53 @@ impl TestEvent {
     }
 }
 
+/// `tests/fixtures/` at the repository root: `seeds/` (the simulator's built-in scenario) and
+/// `edge/` (hand-made edge cases).
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// Every `.json`/`.jsonl` file under `dir` (subdirectories included), sorted.
+///
+/// # Panics
+/// When `dir` cannot be read.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable fixture directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "json" || e == "jsonl")
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The one rule for a test peer or corpus that is not there: under `make test`
+/// (`EVENTKEEPER_REQUIRE_PEERS` set), which installs every peer, it fails the test; elsewhere it
+/// prints a loud `SKIPPED` line on stderr and the caller skips that part.
+///
+/// # Panics
+/// Under `EVENTKEEPER_REQUIRE_PEERS`, always.
+pub fn missing_peer(what: &str, how_to_get_it: &str) {
+    assert!(
+        std::env::var_os("EVENTKEEPER_REQUIRE_PEERS").is_none(),
+        "{what} is missing ({how_to_get_it}), but `make test` requires it"
+    );
+    eprintln!("SKIPPED: needs {what} ({how_to_get_it})");
+}
+
 /// The real-event corpus (`EVENTKEEPER_REAL_EVENTS`, else `../shared/real-events` beside the
-/// repository), or `None` with a loud message when it is absent. CI has it; a bare clone may not.
+/// repository), or `None` after [`missing_peer`] when it is absent: CI has it; a bare clone may
+/// not.
 pub fn real_events_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
         .map(PathBuf::from)
@@ -167,9 +212,9 @@ pub fn real_events_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    eprintln!(
-        "SKIPPED part: the real-event corpus is not at {} (set EVENTKEEPER_REAL_EVENTS; CI has it)",
-        dir.display()
+    missing_peer(
+        &format!("the real-event corpus at {}", dir.display()),
+        "set EVENTKEEPER_REAL_EVENTS",
     );
     None
 }
@@ -177,12 +222,10 @@ pub fn real_events_dir() -> Option<PathBuf> {
 /// The events the normalise benchmark runs on, decoded: every seed fixture plus every event of
 /// the real-event corpus when it is present.
 pub fn benchmark_mix() -> Vec<Value> {
-    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/seeds");
     let mut events = Vec::new();
-    for dir in std::iter::once(seeds).chain(real_events_dir()) {
-        let entries = std::fs::read_dir(&dir).expect("readable fixture directory");
-        for entry in entries.flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+    for dir in std::iter::once(fixtures_dir().join("seeds")).chain(real_events_dir()) {
+        for file in json_files(&dir) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
             for_each_entry(&text, |entry| {
                 if let Entry::Event(_, event) = entry {
                     events.push(event);

@@ -2,6 +2,7 @@
 //! share. Data flows one way: source (list/watch) → [`normalise`](fn@normalise) (pure) → sink.
 
 pub mod emf;
+pub mod error_class;
 pub mod event_input;
 pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
@@ -11,5 +12,6 @@ pub mod record;
 pub mod resource_version;
 pub mod source;
 
+pub use error_class::ErrorClass;
 pub use normalise::{Context, NormaliseError, normalise};
 pub use record::{Origin, Record, SCHEMA_VERSION};

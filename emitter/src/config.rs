@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
-
+use eventkeeper_cli::{
+    DEFAULT_LEASE_NAME, LogFormat, LogLevel, lease_namespace_or_default, parse_duration,
+};
 use eventkeeper_core::filter::{Filter, Rule};
-
-/// Exit status for bad configuration (sysexits `EX_USAGE`).
-pub const EXIT_BAD_CONFIG: u8 = 64;
+use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
 
 /// Why a configuration is refused (beyond what the flag parser checks).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,15 +37,6 @@ pub enum ConfigError {
     EmptyNamespace,
 }
 
-/// Log line format on stderr.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 /// Watch Kubernetes Events and write one JSON line per observation to stdout.
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArgs {
@@ -54,9 +44,18 @@ pub struct RunArgs {
     #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME")]
     pub cluster_name: Option<String>,
 
-    /// kubeconfig file to use instead of the in-cluster service account.
+    /// kubeconfig file to use instead of the in-cluster service account (the standard
+    /// `KUBECONFIG`; `EVENTKEEPER_KUBECONFIG` is accepted as an alias).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// The catch-up's older name for `KUBECONFIG`, accepted by both binaries.
+    #[arg(
+        long = "eventkeeper-kubeconfig",
+        env = "EVENTKEEPER_KUBECONFIG",
+        hide = true
+    )]
+    pub kubeconfig_alias: Option<PathBuf>,
 
     /// Namespaces to watch, comma-separated; empty means all namespaces.
     #[arg(
@@ -97,10 +96,10 @@ pub struct RunArgs {
     pub leader_election: bool,
 
     /// Name of the Lease used for leader election and the checkpoint.
-    #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = "eventkeeper")]
+    #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
 
-    /// Namespace of the Lease [default: $POD_NAMESPACE, else `default`].
+    /// Namespace of the Lease [default: $POD_NAMESPACE, else `eventkeeper`; the catch-up's rule too].
     #[arg(long, env = "EVENTKEEPER_LEASE_NAMESPACE")]
     pub lease_namespace: Option<String>,
 
@@ -143,7 +142,7 @@ pub struct RunArgs {
 
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
     #[arg(long, env = "EVENTKEEPER_LOG_LEVEL", default_value = "info")]
-    pub log_level: String,
+    pub log_level: LogLevel,
 }
 
 /// The validated configuration the emitter runs with.
@@ -167,6 +166,10 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// HTTP listen address.
     pub listen: SocketAddr,
+    /// Log format on stderr.
+    pub log_format: LogFormat,
+    /// Log level or filter.
+    pub log_level: LogLevel,
 }
 
 /// Where the Lease is and how it is held.
@@ -232,10 +235,11 @@ impl RunArgs {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(Config {
             cluster_name,
-            kubeconfig: self
-                .kubeconfig
-                .clone()
-                .filter(|p| !p.as_os_str().is_empty()),
+            kubeconfig: [&self.kubeconfig, &self.kubeconfig_alias]
+                .into_iter()
+                .flatten()
+                .find(|p| !p.as_os_str().is_empty())
+                .cloned(),
             namespaces,
             filter: Filter::new(self.include.clone(), self.exclude.clone()),
             max_line_bytes: self.max_line_bytes,
@@ -243,11 +247,7 @@ impl RunArgs {
             lease: LeaseConfig {
                 election: self.leader_election,
                 name: self.lease_name.clone(),
-                namespace: self
-                    .lease_namespace
-                    .clone()
-                    .or_else(|| env("POD_NAMESPACE"))
-                    .unwrap_or_else(|| "default".to_owned()),
+                namespace: lease_namespace_or_default(self.lease_namespace.as_deref()),
                 identity: self
                     .identity
                     .clone()
@@ -260,6 +260,8 @@ impl RunArgs {
             },
             stall_timeout: self.stall_timeout,
             listen: self.listen,
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
         })
     }
 }
@@ -273,43 +275,55 @@ fn hostname() -> String {
         .unwrap_or_else(|| "eventkeeper-emitter".to_owned())
 }
 
-/// Parses `100ms`, `5s`, `3m`, `1h` (a whole or decimal number and one unit).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .ok_or_else(|| format!("{text:?} has no unit (use ms, s, m or h)"))?;
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 100ms, 5s, 3m or 1h"))?;
-    let seconds = match unit {
-        "ms" => number / 1000.0,
-        "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => {
-            return Err(format!(
-                "{text:?} has an unknown unit {unit:?} (use ms, s, m or h)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn validate(args: &[&str]) -> Result<Config, String> {
+        let mut all = vec!["eventkeeper-emitter", "--cluster-name", "c"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).map_err(|e| e.to_string())?;
+        cli.run.validate().map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn durations_take_the_four_units() {
-        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        for bad in ["5", "s", "5d", "", "-1s", "1..2s"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
+    fn the_lease_defaults_are_the_shared_ones_and_flags_win() {
+        let config = validate(&["--lease-namespace", "ops"]).expect("valid");
+        assert_eq!(config.lease.name, DEFAULT_LEASE_NAME);
+        assert_eq!(config.lease.namespace, "ops");
+        let config = validate(&["--lease-name", "x", "--lease-namespace", "ops"]).expect("valid");
+        assert_eq!(config.lease.name, "x");
+    }
+
+    #[test]
+    fn the_kubeconfig_alias_is_used_when_kubeconfig_is_not() {
+        // KUBECONFIG from the test's own environment wins over the alias, as it should.
+        let standard = std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty());
+        let config = validate(&["--eventkeeper-kubeconfig", "/k"]).expect("valid");
+        assert_eq!(
+            config.kubeconfig,
+            Some(standard.map_or_else(|| PathBuf::from("/k"), PathBuf::from))
+        );
+        let config =
+            validate(&["--kubeconfig", "/a", "--eventkeeper-kubeconfig", "/k"]).expect("valid");
+        assert_eq!(config.kubeconfig, Some(PathBuf::from("/a")));
+    }
+
+    #[test]
+    fn timings_that_let_two_leaders_overlap_are_refused() {
+        let error = validate(&["--lease-duration", "1s"]).expect_err("invalid");
+        assert!(error.contains("retry-period < renew-deadline"), "{error}");
+        let error = validate(&["--flush-interval", "0s"]).expect_err("invalid");
+        assert!(error.contains("--flush-interval must be greater than zero"));
+        let error = validate(&["--flush-interval", "5"]).expect_err("invalid");
+        assert!(error.contains("not a duration"), "{error}");
     }
 }

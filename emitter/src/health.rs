@@ -5,7 +5,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 
 /// Why the HTTP server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,21 +34,20 @@ pub enum HealthError {
 
 /// The replica's role, as readiness sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Role {
     /// Not yet talked to the Lease.
-    Starting = 0,
+    Starting,
     /// Waiting for the Lease.
-    Standby = 1,
+    Standby,
     /// Emitting.
-    Leader = 2,
+    Leader,
 }
 
 /// Shared health state.
 #[derive(Debug)]
 pub struct Health {
     started: Instant,
-    role: AtomicU8,
+    role: Mutex<Role>,
     /// Milliseconds after `started` of the last event, bookmark or list page.
     last_progress_ms: AtomicU64,
     stall_timeout: Duration,
@@ -58,7 +58,7 @@ impl Health {
     pub fn new(stall_timeout: Duration) -> Self {
         Self {
             started: Instant::now(),
-            role: AtomicU8::new(Role::Starting as u8),
+            role: Mutex::new(Role::Starting),
             last_progress_ms: AtomicU64::new(0),
             stall_timeout,
         }
@@ -69,7 +69,11 @@ impl Health {
         if role == Role::Leader {
             self.progress();
         }
-        self.role.store(role as u8, Ordering::Relaxed);
+        *self.role.lock().unwrap_or_else(|e| e.into_inner()) = role;
+    }
+
+    fn role(&self) -> Role {
+        *self.role.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The watch or list moved forward.
@@ -80,9 +84,9 @@ impl Health {
 
     /// (ready, body).
     pub fn readiness(&self) -> (bool, String) {
-        match self.role.load(Ordering::Relaxed) {
-            1 => (true, "standby".to_owned()),
-            2 => {
+        match self.role() {
+            Role::Standby => (true, "standby".to_owned()),
+            Role::Leader => {
                 let last = Duration::from_millis(self.last_progress_ms.load(Ordering::Relaxed));
                 let idle = self.started.elapsed().saturating_sub(last);
                 if idle <= self.stall_timeout {
@@ -94,7 +98,7 @@ impl Health {
                     )
                 }
             }
-            _ => (false, "starting".to_owned()),
+            Role::Starting => (false, "starting".to_owned()),
         }
     }
 }
@@ -141,11 +145,7 @@ fn answer(path: &str, health: &Health, metrics: &Metrics) -> Response<Full<Bytes
             };
             (status, "text/plain", body)
         }
-        "/metrics" => (
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            metrics.render(),
-        ),
+        "/metrics" => (StatusCode::OK, metrics::CONTENT_TYPE, metrics.render()),
         _ => (StatusCode::NOT_FOUND, "text/plain", "not found".to_owned()),
     };
     Response::builder()

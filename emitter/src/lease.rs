@@ -38,12 +38,13 @@ pub enum LeaseError {
 }
 
 impl LeaseError {
-    /// Metric class (see `metrics::ERROR_CLASSES`).
-    pub fn metric_label(&self) -> &'static str {
+    /// The metric class of this failure.
+    pub fn metric_label(&self) -> eventkeeper_core::ErrorClass {
+        use eventkeeper_core::ErrorClass;
         match self {
-            Self::Lost { .. } => "conflict",
+            Self::Lost { .. } => ErrorClass::Conflict,
             Self::RequestFailed(e) => eventkeeper_core::source::SourceError::label_of(e),
-            Self::BuildRequest(_) => "request",
+            Self::BuildRequest(_) => ErrorClass::Request,
         }
     }
 }

@@ -17,10 +17,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use eventkeeper_cli::{bad_config, init_logs, parse_args, run_async, shutdown_signal};
 use eventkeeper_core::source::WatchOptions;
 use eventkeeper_core::{Context, Origin};
 
-use crate::config::{Config, EXIT_BAD_CONFIG, LogFormat, RunArgs};
+use crate::config::{Config, RunArgs};
 
 /// Keeps every Kubernetes Event observation as one JSON line on stdout.
 #[derive(Debug, Parser)]
@@ -49,21 +50,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match parse_args() {
         Ok(cli) => cli,
-        Err(error) if !error.use_stderr() => {
-            let _ = error.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            return bad_config(
-                error
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments"),
-            );
-        }
+        Err(exit) => return exit,
     };
     let args = match cli.command {
         Some(Command::Convert(args)) => return convert::run(&args),
@@ -76,60 +65,32 @@ fn main() -> ExitCode {
     };
     let config = match args.validate() {
         Ok(config) => config,
-        Err(error) => return bad_config(&format!("error: {error}")),
+        Err(error) => return bad_config(error),
     };
-    if let Err(message) = init_logs(args.log_format, &args.log_level) {
-        return bad_config(&message);
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+    init_logs(config.log_format, &config.log_level);
+    run_async(async {
+        match run(config).await {
+            Ok(code) => code,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "Emitter stopped");
+                ExitCode::FAILURE
+            }
         }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(code) => code,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Emitter stopped");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn bad_config(line: &str) -> ExitCode {
-    eprintln!("{line}");
-    ExitCode::from(EXIT_BAD_CONFIG)
-}
-
-fn init_logs(format: LogFormat, level: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| format!("error: --log-level {level:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
-    }
-    Ok(())
+    })
 }
 
 async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let client = match kube_client(&config).await {
         Ok(client) => client,
-        Err(error) => return Ok(bad_config(&format!("error: {error:#}"))),
+        Err(error) => return Ok(bad_config(format!("{error:#}"))),
     };
     let metrics = Arc::new(metrics::Metrics::default());
     let health = Arc::new(health::Health::new(config.stall_timeout));
     let server = match health::serve(config.listen, health.clone(), metrics.clone()).await {
         Ok(server) => server,
         Err(error) => {
-            return Ok(bad_config(&format!(
-                "error: {error}: {}",
+            return Ok(bad_config(format!(
+                "{error}: {}",
                 std::error::Error::source(&error)
                     .map(ToString::to_string)
                     .unwrap_or_default()
@@ -137,13 +98,8 @@ async fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
     };
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
     tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
+        shutdown_signal().await;
         tracing::info!("Received a termination signal");
         let _ = shutdown_tx.send(true);
     });

@@ -1,28 +1,37 @@
-//! Prometheus metrics: every name is defined here, every label comes from a fixed set, and the
-//! text exposition format is written by hand (a dozen series do not need a registry crate).
+//! Prometheus metrics: every name is defined here, every label value comes from an enum, and the
+//! exposition (OpenMetrics text) is written by the `prometheus-client` crate.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eventkeeper_core::Origin;
+use eventkeeper_core::{ErrorClass, Origin};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
+/// The `Content-Type` of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+// Names as registered: the crate appends `_total` to counters.
 /// Lines written to stdout, by event type and origin.
-pub const LINES_EMITTED: &str = "eventkeeper_lines_emitted_total";
+pub const LINES_EMITTED: &str = "eventkeeper_lines_emitted";
 /// Lines cut to fit the line budget.
-pub const LINES_TRUNCATED: &str = "eventkeeper_lines_truncated_total";
+pub const LINES_TRUNCATED: &str = "eventkeeper_lines_truncated";
 /// Observations dropped by the include/exclude filters.
-pub const EVENTS_FILTERED: &str = "eventkeeper_events_filtered_total";
+pub const EVENTS_FILTERED: &str = "eventkeeper_events_filtered";
 /// Watch or list items that were not Events and could not be written.
-pub const EVENTS_UNREADABLE: &str = "eventkeeper_events_unreadable_total";
+pub const EVENTS_UNREADABLE: &str = "eventkeeper_events_unreadable";
 /// Full lists (at start without a checkpoint, and after a 410).
-pub const RELISTS: &str = "eventkeeper_relists_total";
+pub const RELISTS: &str = "eventkeeper_relists";
 /// `410 Gone` answers (watch too old, continue token expired).
-pub const GONE: &str = "eventkeeper_gone_total";
+pub const GONE: &str = "eventkeeper_gone";
 /// Watches opened again after the previous one ended or failed.
-pub const WATCH_RESTARTS: &str = "eventkeeper_watch_restarts_total";
+pub const WATCH_RESTARTS: &str = "eventkeeper_watch_restarts";
 /// Failed API requests, by class.
-pub const API_ERRORS: &str = "eventkeeper_api_errors_total";
+pub const API_ERRORS: &str = "eventkeeper_api_errors";
 /// Seconds from an event's effective time to its line being written.
 pub const EMIT_LAG: &str = "eventkeeper_emit_lag_seconds";
 /// Seconds since the checkpoint was last written to the Lease.
@@ -32,254 +41,276 @@ pub const CHECKPOINT_RESOURCE_VERSION: &str = "eventkeeper_checkpoint_resource_v
 /// 1 while this replica is the leader.
 pub const LEADER: &str = "eventkeeper_leader";
 /// Times this replica became leader.
-pub const LEADER_TRANSITIONS: &str = "eventkeeper_leader_transitions_total";
+pub const LEADER_TRANSITIONS: &str = "eventkeeper_leader_transitions";
 
-/// API error classes used as the `class` label (see `SourceError::metric_label`).
-pub const ERROR_CLASSES: [&str; 10] = [
-    "gone",
-    "throttled",
-    "server",
-    "forbidden",
-    "client",
-    "network",
-    "decode",
-    "idle",
-    "request",
-    "conflict",
-];
-
-const TYPES: [&str; 3] = ["Normal", "Warning", "other"];
-const ORIGINS: [Origin; 2] = [Origin::Watch, Origin::Relist];
 const LAG_BUCKETS: [f64; 12] = [
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 
-/// Every metric of the process.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    emitted: [[AtomicU64; 2]; 3],
-    truncated: AtomicU64,
-    filtered: AtomicU64,
-    unreadable: AtomicU64,
-    relists: AtomicU64,
-    gone: AtomicU64,
-    watch_restarts: AtomicU64,
-    api_errors: [AtomicU64; ERROR_CLASSES.len()],
-    lag_buckets: [AtomicU64; LAG_BUCKETS.len()],
-    lag_count: AtomicU64,
-    lag_sum_micros: AtomicU64,
-    checkpoint_unix_millis: AtomicI64,
-    checkpoint_rv: AtomicU64,
-    leader: AtomicU64,
-    leader_transitions: AtomicU64,
+/// The `type` label: an Event's type, with anything but the two standard ones as `other` (the
+/// type is free text; a label must not be).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// `Normal`.
+    Normal,
+    /// `Warning`.
+    Warning,
+    /// Anything else.
+    Other,
 }
 
-fn add(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
+impl EventType {
+    const ALL: [Self; 3] = [Self::Normal, Self::Warning, Self::Other];
+
+    /// The label of an Event's `type` field.
+    pub fn of(event_type: &str) -> Self {
+        match event_type {
+            "Normal" => Self::Normal,
+            "Warning" => Self::Warning,
+            _ => Self::Other,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "Normal",
+            Self::Warning => "Warning",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The `origin` label: how the emitter read the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadBy {
+    Watch,
+    Relist,
+}
+
+impl ReadBy {
+    const ALL: [Self; 2] = [Self::Watch, Self::Relist];
+
+    fn of(origin: Origin) -> Self {
+        if origin == Origin::Watch {
+            Self::Watch
+        } else {
+            Self::Relist
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Watch => "watch",
+            Self::Relist => "relist",
+        }
+    }
+}
+
+type Labels<const N: usize> = [(&'static str, &'static str); N];
+
+/// Every metric of the process, and the registry that exposes them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    emitted: Family<Labels<2>, Counter>,
+    truncated: Counter,
+    filtered: Counter,
+    unreadable: Counter,
+    relists: Counter,
+    gone: Counter,
+    watch_restarts: Counter,
+    api_errors: Family<Labels<1>, Counter>,
+    lag: Histogram,
+    checkpoint_age: Gauge<f64, AtomicU64>,
+    checkpoint_rv: Gauge,
+    leader: Gauge,
+    leader_transitions: Counter,
+    /// When the checkpoint was last written (0: never); the age is computed when scraped.
+    checkpoint_unix_millis: AtomicI64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Self {
+            registry: Registry::default(),
+            emitted: Family::default(),
+            truncated: Counter::default(),
+            filtered: Counter::default(),
+            unreadable: Counter::default(),
+            relists: Counter::default(),
+            gone: Counter::default(),
+            watch_restarts: Counter::default(),
+            api_errors: Family::default(),
+            lag: Histogram::new(LAG_BUCKETS),
+            checkpoint_age: Gauge::default(),
+            checkpoint_rv: Gauge::default(),
+            leader: Gauge::default(),
+            leader_transitions: Counter::default(),
+            checkpoint_unix_millis: AtomicI64::new(0),
+        };
+        metrics.register()
+    }
+}
+
+fn line_labels(event_type: EventType, read_by: ReadBy) -> Labels<2> {
+    [("type", event_type.as_str()), ("origin", read_by.as_str())]
+}
+
+fn class_labels(class: ErrorClass) -> Labels<1> {
+    [("class", class.as_str())]
 }
 
 impl Metrics {
+    fn register(mut self) -> Self {
+        // Every label combination exists from the start, at 0, so rates and alerts see a series
+        // before its first increment.
+        for event_type in EventType::ALL {
+            for read_by in ReadBy::ALL {
+                drop(
+                    self.emitted
+                        .get_or_create(&line_labels(event_type, read_by)),
+                );
+            }
+        }
+        for class in ErrorClass::ALL {
+            drop(self.api_errors.get_or_create(&class_labels(class)));
+        }
+        self.checkpoint_age.set(-1.0);
+        let r = &mut self.registry;
+        r.register(
+            LINES_EMITTED,
+            "Lines written to stdout, by event type and origin",
+            self.emitted.clone(),
+        );
+        r.register(
+            LINES_TRUNCATED,
+            "Lines cut to fit the line budget",
+            self.truncated.clone(),
+        );
+        r.register(
+            EVENTS_FILTERED,
+            "Observations dropped by the filters",
+            self.filtered.clone(),
+        );
+        r.register(
+            EVENTS_UNREADABLE,
+            "Items that were not Events",
+            self.unreadable.clone(),
+        );
+        r.register(RELISTS, "Full lists of Events", self.relists.clone());
+        r.register(GONE, "410 Gone answers", self.gone.clone());
+        r.register(
+            WATCH_RESTARTS,
+            "Watches opened again",
+            self.watch_restarts.clone(),
+        );
+        r.register(
+            API_ERRORS,
+            "Failed API requests, by class",
+            self.api_errors.clone(),
+        );
+        r.register(
+            EMIT_LAG,
+            "Seconds from an event's effective time to its line",
+            self.lag.clone(),
+        );
+        r.register(
+            CHECKPOINT_AGE,
+            "Seconds since the checkpoint was last written (-1: never)",
+            self.checkpoint_age.clone(),
+        );
+        r.register(
+            CHECKPOINT_RESOURCE_VERSION,
+            "resourceVersion of the last checkpoint",
+            self.checkpoint_rv.clone(),
+        );
+        r.register(
+            LEADER,
+            "1 while this replica is the leader",
+            self.leader.clone(),
+        );
+        r.register(
+            LEADER_TRANSITIONS,
+            "Times this replica became leader",
+            self.leader_transitions.clone(),
+        );
+        self
+    }
+
     /// A line was written.
     pub fn line_emitted(&self, event_type: &str, origin: Origin, truncated: bool) {
-        let t = TYPES.iter().position(|t| *t == event_type).unwrap_or(2);
-        let o = usize::from(origin != Origin::Watch);
-        add(&self.emitted[t][o], 1);
+        self.emitted
+            .get_or_create(&line_labels(EventType::of(event_type), ReadBy::of(origin)))
+            .inc();
         if truncated {
-            add(&self.truncated, 1);
+            self.truncated.inc();
         }
     }
 
     /// How long after its effective time an event was written.
     pub fn observe_lag(&self, lag: Duration) {
-        let seconds = lag.as_secs_f64();
-        for (bucket, le) in self.lag_buckets.iter().zip(LAG_BUCKETS) {
-            if seconds <= le {
-                add(bucket, 1);
-            }
-        }
-        add(&self.lag_count, 1);
-        add(
-            &self.lag_sum_micros,
-            u64::try_from(lag.as_micros()).unwrap_or(u64::MAX),
-        );
+        self.lag.observe(lag.as_secs_f64());
     }
 
     /// An observation was dropped by the filters.
     pub fn filtered(&self) {
-        add(&self.filtered, 1);
+        self.filtered.inc();
     }
 
     /// An item could not be normalised.
     pub fn unreadable(&self) {
-        add(&self.unreadable, 1);
+        self.unreadable.inc();
     }
 
     /// A full list started.
     pub fn relist(&self) {
-        add(&self.relists, 1);
+        self.relists.inc();
     }
 
     /// A 410 was answered.
     pub fn gone(&self) {
-        add(&self.gone, 1);
+        self.gone.inc();
     }
 
     /// A watch was opened again.
     pub fn watch_restart(&self) {
-        add(&self.watch_restarts, 1);
+        self.watch_restarts.inc();
     }
 
-    /// An API request failed; `class` is one of [`ERROR_CLASSES`].
-    pub fn api_error(&self, class: &str) {
-        let i = ERROR_CLASSES.iter().position(|c| *c == class).unwrap_or(4);
-        add(&self.api_errors[i], 1);
+    /// An API request failed.
+    pub fn api_error(&self, class: ErrorClass) {
+        self.api_errors.get_or_create(&class_labels(class)).inc();
     }
 
     /// The checkpoint was written to the Lease.
     pub fn checkpoint_written(&self, resource_version: u64) {
         self.checkpoint_rv
-            .store(resource_version, Ordering::Relaxed);
+            .set(i64::try_from(resource_version).unwrap_or(i64::MAX));
         self.checkpoint_unix_millis
             .store(unix_millis(), Ordering::Relaxed);
     }
 
     /// Leadership changed.
     pub fn set_leader(&self, leader: bool) {
-        let before = self.leader.swap(u64::from(leader), Ordering::Relaxed);
+        let before = self.leader.set(i64::from(leader));
         if leader && before == 0 {
-            add(&self.leader_transitions, 1);
+            self.leader_transitions.inc();
         }
     }
 
-    /// Total lines written so far (all types and origins).
-    #[cfg(test)]
-    fn lines_total(&self) -> u64 {
-        self.emitted
-            .iter()
-            .flatten()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
-    }
-
-    /// The Prometheus text exposition of every metric.
+    /// The exposition of every metric, in [`CONTENT_TYPE`].
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        header(
-            &mut out,
-            LINES_EMITTED,
-            "counter",
-            "Lines written to stdout, by event type and origin.",
-        );
-        for (t, name) in TYPES.iter().enumerate() {
-            for (o, origin) in ORIGINS.iter().enumerate() {
-                let origin = if *origin == Origin::Watch {
-                    "watch"
-                } else {
-                    "relist"
-                };
-                let _ = writeln!(
-                    out,
-                    "{LINES_EMITTED}{{type=\"{name}\",origin=\"{origin}\"}} {}",
-                    get(&self.emitted[t][o])
-                );
-            }
-        }
-        for (name, help, counter) in [
-            (
-                LINES_TRUNCATED,
-                "Lines cut to fit the line budget.",
-                &self.truncated,
-            ),
-            (
-                EVENTS_FILTERED,
-                "Observations dropped by the filters.",
-                &self.filtered,
-            ),
-            (
-                EVENTS_UNREADABLE,
-                "Items that were not Events.",
-                &self.unreadable,
-            ),
-            (RELISTS, "Full lists of Events.", &self.relists),
-            (GONE, "410 Gone answers.", &self.gone),
-            (
-                WATCH_RESTARTS,
-                "Watches opened again.",
-                &self.watch_restarts,
-            ),
-            (
-                LEADER_TRANSITIONS,
-                "Times this replica became leader.",
-                &self.leader_transitions,
-            ),
-        ] {
-            header(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {}", get(counter));
-        }
-        header(
-            &mut out,
-            API_ERRORS,
-            "counter",
-            "Failed API requests, by class.",
-        );
-        for (class, counter) in ERROR_CLASSES.iter().zip(&self.api_errors) {
-            let _ = writeln!(out, "{API_ERRORS}{{class=\"{class}\"}} {}", get(counter));
-        }
-        header(
-            &mut out,
-            EMIT_LAG,
-            "histogram",
-            "Seconds from an event's effective time to its line.",
-        );
-        for (le, bucket) in LAG_BUCKETS.iter().zip(&self.lag_buckets) {
-            let _ = writeln!(out, "{EMIT_LAG}_bucket{{le=\"{le}\"}} {}", get(bucket));
-        }
-        let count = get(&self.lag_count);
-        let _ = writeln!(out, "{EMIT_LAG}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{EMIT_LAG}_sum {}",
-            get(&self.lag_sum_micros) as f64 / 1e6
-        );
-        let _ = writeln!(out, "{EMIT_LAG}_count {count}");
-        header(
-            &mut out,
-            CHECKPOINT_AGE,
-            "gauge",
-            "Seconds since the checkpoint was last written (-1: never).",
-        );
         let written = self.checkpoint_unix_millis.load(Ordering::Relaxed);
-        let age = if written == 0 {
-            -1.0
-        } else {
-            (unix_millis() - written) as f64 / 1000.0
-        };
-        let _ = writeln!(out, "{CHECKPOINT_AGE} {age}");
-        header(
-            &mut out,
-            CHECKPOINT_RESOURCE_VERSION,
-            "gauge",
-            "resourceVersion of the last checkpoint.",
-        );
-        let _ = writeln!(
-            out,
-            "{CHECKPOINT_RESOURCE_VERSION} {}",
-            get(&self.checkpoint_rv)
-        );
-        header(
-            &mut out,
-            LEADER,
-            "gauge",
-            "1 while this replica is the leader.",
-        );
-        let _ = writeln!(out, "{LEADER} {}", get(&self.leader));
+        if written != 0 {
+            #[allow(clippy::cast_precision_loss)] // milliseconds since the last write
+            self.checkpoint_age
+                .set((unix_millis() - written) as f64 / 1000.0);
+        }
+        let mut out = String::with_capacity(4096);
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 fn unix_millis() -> i64 {
@@ -298,29 +329,60 @@ mod tests {
         let m = Metrics::default();
         m.line_emitted("Warning", Origin::Relist, true);
         m.line_emitted("Custom", Origin::Watch, false);
-        m.api_error("throttled");
-        m.api_error("not-a-class");
+        m.api_error(ErrorClass::Throttled);
         m.observe_lag(Duration::from_millis(300));
+        m.set_leader(true);
         m.set_leader(true);
         let text = m.render();
         for line in [
             "eventkeeper_lines_emitted_total{type=\"Warning\",origin=\"relist\"} 1",
             "eventkeeper_lines_emitted_total{type=\"other\",origin=\"watch\"} 1",
+            "eventkeeper_lines_emitted_total{type=\"Normal\",origin=\"watch\"} 0",
             "eventkeeper_lines_truncated_total 1",
             "eventkeeper_api_errors_total{class=\"throttled\"} 1",
-            "eventkeeper_api_errors_total{class=\"client\"} 1",
+            "eventkeeper_api_errors_total{class=\"conflict\"} 0",
             "eventkeeper_emit_lag_seconds_bucket{le=\"0.25\"} 0",
             "eventkeeper_emit_lag_seconds_bucket{le=\"0.5\"} 1",
+            "eventkeeper_emit_lag_seconds_bucket{le=\"+Inf\"} 1",
             "eventkeeper_emit_lag_seconds_count 1",
-            "eventkeeper_checkpoint_age_seconds -1",
+            "eventkeeper_checkpoint_age_seconds -1.0",
             "eventkeeper_leader 1",
             "eventkeeper_leader_transitions_total 1",
+            "# EOF",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
                 "missing {line:?} in\n{text}"
             );
         }
-        assert_eq!(m.lines_total(), 2);
+        let emitted: u64 = text
+            .lines()
+            .filter(|l| l.starts_with("eventkeeper_lines_emitted_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(emitted, 2);
+    }
+
+    #[test]
+    fn every_error_class_has_a_series() {
+        let text = Metrics::default().render();
+        for class in ErrorClass::ALL {
+            let series = format!("eventkeeper_api_errors_total{{class=\"{class}\"}} 0");
+            assert!(text.lines().any(|l| l == series), "{series} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_checkpoint_age_counts_from_the_last_write() {
+        let m = Metrics::default();
+        m.checkpoint_written(42);
+        let text = m.render();
+        assert!(text.contains("eventkeeper_checkpoint_resource_version 42\n"));
+        let age: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("eventkeeper_checkpoint_age_seconds "))
+            .and_then(|v| v.parse().ok())
+            .expect("age");
+        assert!((0.0..5.0).contains(&age), "{age}");
     }
 }

@@ -122,16 +122,9 @@ fn the_line_budget_flag_is_honoured_and_bad_values_exit_64() {
 
 #[test]
 fn converts_every_file_of_the_real_event_corpus() {
-    let dir = std::env::var_os("EVENTKEEPER_REAL_EVENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/real-events"));
-    if !dir.is_dir() {
-        eprintln!(
-            "SKIPPED: real-event corpus absent at {} (CI has it)",
-            dir.display()
-        );
+    let Some(dir) = eventkeeper_core::fixtures::real_events_dir() else {
         return;
-    }
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus readable")
         .map(|e| e.expect("entry").path())

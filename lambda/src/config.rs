@@ -1,23 +1,73 @@
 //! Configuration of the catch-up, from flags or `EVENTKEEPER_*` environment variables (the Lambda
-//! is configured through its environment). Parsed and checked once, before any work.
+//! is configured through its environment): [`Args`] as parsed, checked once by
+//! [`Args::validate`] into the [`Config`] the run uses, before any work.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use eventkeeper_cli::{
+    DEFAULT_LEASE_NAME, LogFormat, LogLevel, lease_namespace_or_default, parse_duration,
+};
 use jiff::SignedDuration;
 
 use crate::envelope::Envelope;
 
+/// Why a configuration is refused (beyond what the flag parser checks).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The cluster name is empty.
+    #[error("--cluster-name must not be empty")]
+    EmptyClusterName,
+    /// `--ttl` or `--schedule-interval` is zero.
+    #[error("--ttl and --schedule-interval must be positive")]
+    ZeroDuration,
+    /// A schedule that lets Events expire between two runs.
+    #[error(
+        "--schedule-interval ({interval}) must be shorter than --ttl ({ttl}), or events can expire between runs"
+    )]
+    IntervalNotShorterThanTtl {
+        /// `--schedule-interval`, as written for people.
+        interval: String,
+        /// `--ttl`, as written for people.
+        ttl: String,
+    },
+    /// Two ways to reach the cluster at once.
+    #[error("--kubeconfig cannot be combined with the --eks-* overrides")]
+    KubeconfigWithEksOverrides,
+    /// A log stream name CloudWatch refuses.
+    #[error("--backfill-log-stream {0:?} is not a valid log stream name (no ':' or '*')")]
+    BadLogStream(String),
+    /// A hold on the Lease too short to renew in time.
+    #[error("--backfill-lease-duration must be at least 5s")]
+    BackfillLeaseTooShort,
+    /// The Lease has no name.
+    #[error("--lease-name must not be empty")]
+    EmptyLeaseName,
+    /// A duration beyond what a timestamp can hold.
+    #[error("--{0} is too long")]
+    DurationTooLong(&'static str),
+}
+
 /// List Kubernetes Events and archive every new observation (S3 or a local directory).
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "eventkeeper-catchup", version, about)]
-pub struct Config {
+pub struct Args {
     /// Cluster name written into every record; with EKS, also the cluster to describe.
     #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME")]
     pub cluster_name: String,
 
     /// Read the cluster through this kubeconfig instead of the EKS API (local runs, non-EKS).
-    #[arg(long, env = "EVENTKEEPER_KUBECONFIG", value_name = "FILE")]
+    /// The standard `KUBECONFIG`; `EVENTKEEPER_KUBECONFIG` is accepted as an alias.
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// The older name of `KUBECONFIG`, still accepted.
+    #[arg(
+        long = "eventkeeper-kubeconfig",
+        env = "EVENTKEEPER_KUBECONFIG",
+        hide = true
+    )]
+    pub kubeconfig_alias: Option<PathBuf>,
 
     /// Test/non-standard setups only: API endpoint to use instead of DescribeCluster's.
     #[arg(long, env = "EVENTKEEPER_EKS_ENDPOINT_OVERRIDE", value_name = "URL")]
@@ -41,11 +91,11 @@ pub struct Config {
 
     /// How long the API server keeps an Event after its last update (kube-apiserver --event-ttl).
     #[arg(long, env = "EVENTKEEPER_TTL", default_value = "60m", value_parser = parse_duration)]
-    pub ttl: SignedDuration,
+    pub ttl: Duration,
 
     /// The schedule's interval; must be shorter than the TTL.
     #[arg(long, env = "EVENTKEEPER_SCHEDULE_INTERVAL", default_value = "30m", value_parser = parse_duration)]
-    pub schedule_interval: SignedDuration,
+    pub schedule_interval: Duration,
 
     /// Events per list page.
     #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = crate::event_list::DEFAULT_PAGE_SIZE,
@@ -79,99 +129,191 @@ pub struct Config {
     /// How long the catch-up's hold on the Lease lasts between two renewals while it backfills
     /// (a returning emitter waits this long after a catch-up that died).
     #[arg(long, env = "EVENTKEEPER_BACKFILL_LEASE_DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub backfill_lease_duration: SignedDuration,
+    pub backfill_lease_duration: Duration,
 
-    /// Namespace of the emitter's Lease (the chart's release namespace).
-    #[arg(
-        long,
-        env = "EVENTKEEPER_LEASE_NAMESPACE",
-        default_value = "eventkeeper"
-    )]
-    pub lease_namespace: String,
+    /// Namespace of the emitter's Lease (the chart's release namespace) [default:
+    /// $POD_NAMESPACE, else `eventkeeper`; the emitter's rule too].
+    #[arg(long, env = "EVENTKEEPER_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
 
-    /// Name of the emitter's Lease (the chart's `leaderElection.leaseName`, by default the
-    /// release's full name).
-    #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = "eventkeeper")]
+    /// Name of the emitter's Lease (the chart's `leaderElection.leaseName`).
+    #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
 
     /// Log format on stderr.
-    #[arg(long, env = "EVENTKEEPER_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
-    pub log_format: String,
+    #[arg(
+        long,
+        env = "EVENTKEEPER_LOG_FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
+    pub log_format: LogFormat,
+
+    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
+    #[arg(long, env = "EVENTKEEPER_LOG_LEVEL", default_value = "info")]
+    pub log_level: LogLevel,
+}
+
+/// Where the cluster is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterAccess {
+    /// Through a kubeconfig file.
+    Kubeconfig(PathBuf),
+    /// Through the EKS API (DescribeCluster and an IAM token), with optional test overrides.
+    Eks {
+        /// API endpoint to use instead of DescribeCluster's.
+        endpoint_override: Option<String>,
+        /// PEM CA file to trust instead of DescribeCluster's.
+        ca_override: Option<PathBuf>,
+    },
+}
+
+/// Where the archive goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArchiveTarget {
+    /// An S3 bucket.
+    Bucket(String),
+    /// A local directory.
+    Dir(PathBuf),
+}
+
+/// The CloudWatch backfill, when it is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackfillSettings {
+    /// Log group.
+    pub log_group: String,
+    /// Log stream in that group.
+    pub log_stream: String,
+    /// How records are nested in a message.
+    pub envelope: Envelope,
+    /// The hold on the Lease between renewals.
+    pub lease_duration: Duration,
+}
+
+/// The validated configuration the catch-up runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Cluster name written into every record; with EKS, also the cluster to describe.
+    pub cluster_name: String,
+    /// Where the cluster is read.
+    pub cluster: ClusterAccess,
+    /// Where the archive goes.
+    pub archive: ArchiveTarget,
+    /// Key prefix of the archive.
+    pub prefix: String,
+    /// The API server's Event TTL.
+    pub ttl: SignedDuration,
+    /// The schedule's interval (shorter than the TTL).
+    pub schedule_interval: SignedDuration,
+    /// Events per list page.
+    pub page_size: u32,
+    /// CLI only: the scheduled time this run stands for.
+    pub scheduled_time: Option<String>,
+    /// The backfill, when on.
+    pub backfill: Option<BackfillSettings>,
+    /// Namespace of the emitter's Lease.
+    pub lease_namespace: String,
+    /// Name of the emitter's Lease.
+    pub lease_name: String,
+    /// Log format on stderr.
+    pub log_format: LogFormat,
+    /// Log level or filter.
+    pub log_level: LogLevel,
+}
+
+impl Args {
+    /// Checks what clap cannot and fills in the defaults that depend on other settings.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        if self.cluster_name.trim().is_empty() {
+            return Err(ConfigError::EmptyClusterName);
+        }
+        if self.schedule_interval.is_zero() || self.ttl.is_zero() {
+            return Err(ConfigError::ZeroDuration);
+        }
+        let signed = |name, duration| {
+            SignedDuration::try_from(duration).map_err(|_| ConfigError::DurationTooLong(name))
+        };
+        let ttl = signed("ttl", self.ttl)?;
+        let schedule_interval = signed("schedule-interval", self.schedule_interval)?;
+        if schedule_interval >= ttl {
+            return Err(ConfigError::IntervalNotShorterThanTtl {
+                interval: format!("{schedule_interval:#}"),
+                ttl: format!("{ttl:#}"),
+            });
+        }
+        let kubeconfig = [&self.kubeconfig, &self.kubeconfig_alias]
+            .into_iter()
+            .flatten()
+            .find(|p| !p.as_os_str().is_empty())
+            .cloned();
+        let cluster = match kubeconfig {
+            Some(_)
+                if self.eks_endpoint_override.is_some() || self.eks_ca_override_file.is_some() =>
+            {
+                return Err(ConfigError::KubeconfigWithEksOverrides);
+            }
+            Some(path) => ClusterAccess::Kubeconfig(path),
+            None => ClusterAccess::Eks {
+                endpoint_override: self.eks_endpoint_override.clone(),
+                ca_override: self.eks_ca_override_file.clone(),
+            },
+        };
+        let archive = match (&self.bucket, &self.archive_dir) {
+            (Some(bucket), _) => ArchiveTarget::Bucket(bucket.clone()),
+            (None, dir) => ArchiveTarget::Dir(dir.clone().unwrap_or_else(|| "archive".into())),
+        };
+        let backfill = match self.backfill_log_group.as_deref().map(str::trim) {
+            Some(group) if !group.is_empty() => {
+                let stream = &self.backfill_log_stream;
+                if stream.is_empty() || stream.contains([':', '*']) {
+                    return Err(ConfigError::BadLogStream(stream.clone()));
+                }
+                if self.backfill_lease_duration < Duration::from_secs(5) {
+                    return Err(ConfigError::BackfillLeaseTooShort);
+                }
+                if self.lease_name.trim().is_empty() {
+                    return Err(ConfigError::EmptyLeaseName);
+                }
+                Some(BackfillSettings {
+                    log_group: group.to_owned(),
+                    log_stream: stream.clone(),
+                    envelope: self.backfill_envelope,
+                    lease_duration: self.backfill_lease_duration,
+                })
+            }
+            // Unset or empty (Terraform's "off").
+            _ => None,
+        };
+        Ok(Config {
+            cluster_name: self.cluster_name.clone(),
+            cluster,
+            archive,
+            prefix: self.prefix.clone(),
+            ttl,
+            schedule_interval,
+            page_size: self.page_size,
+            scheduled_time: self.scheduled_time.clone(),
+            backfill,
+            lease_namespace: lease_namespace_or_default(self.lease_namespace.as_deref()),
+            lease_name: self.lease_name.clone(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+        })
+    }
 }
 
 impl Config {
-    /// Checks what clap cannot; the message is one line for stderr.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.cluster_name.trim().is_empty() {
-            return Err("--cluster-name must not be empty".into());
-        }
-        if self.schedule_interval <= SignedDuration::ZERO || self.ttl <= SignedDuration::ZERO {
-            return Err("--ttl and --schedule-interval must be positive".into());
-        }
-        if self.schedule_interval >= self.ttl {
-            return Err(format!(
-                "--schedule-interval ({}) must be shorter than --ttl ({}), or events can expire between runs",
-                friendly(self.schedule_interval),
-                friendly(self.ttl)
-            ));
-        }
-        if self.kubeconfig.is_some()
-            && (self.eks_endpoint_override.is_some() || self.eks_ca_override_file.is_some())
-        {
-            return Err("--kubeconfig cannot be combined with the --eks-* overrides".into());
-        }
-        if self.backfill_enabled() {
-            let stream = &self.backfill_log_stream;
-            if stream.is_empty() || stream.contains([':', '*']) {
-                return Err(format!(
-                    "--backfill-log-stream {stream:?} is not a valid log stream name (no ':' or '*')"
-                ));
-            }
-            if self.backfill_lease_duration < SignedDuration::from_secs(5) {
-                return Err("--backfill-lease-duration must be at least 5s".into());
-            }
-            if self.lease_namespace.trim().is_empty() || self.lease_name.trim().is_empty() {
-                return Err("--lease-namespace and --lease-name must not be empty".into());
-            }
-        }
-        Ok(())
+    /// Whether a run needs AWS credentials and clients (S3, EKS or CloudWatch Logs).
+    pub fn needs_aws(&self) -> bool {
+        matches!(self.archive, ArchiveTarget::Bucket(_))
+            || matches!(self.cluster, ClusterAccess::Eks { .. })
+            || self.backfill.is_some()
     }
-
-    /// The backfill's log group, when the backfill is on.
-    pub fn backfill_group(&self) -> Option<&str> {
-        self.backfill_log_group
-            .as_deref()
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-    }
-
-    /// Whether the CloudWatch backfill is on.
-    pub fn backfill_enabled(&self) -> bool {
-        self.backfill_group().is_some()
-    }
-
-    /// Where archives go when no bucket is configured.
-    pub fn archive_dir_or_default(&self) -> PathBuf {
-        self.archive_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("archive"))
-    }
-}
-
-/// `90s`, `30m`, `1h`, `1h 30m`.
-pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
-    text.trim()
-        .parse::<SignedDuration>()
-        .map_err(|_| format!("{text:?} is not a duration like 30m or 1h"))
 }
 
 fn parse_envelope(text: &str) -> Result<Envelope, String> {
     text.parse()
         .map_err(|e: crate::envelope::UnknownEnvelope| e.to_string())
-}
-
-fn friendly(duration: SignedDuration) -> String {
-    format!("{duration:#}")
 }
 
 #[cfg(test)]
@@ -183,22 +325,20 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Config, String> {
         let mut all = vec!["eventkeeper-catchup"];
         all.extend_from_slice(args);
-        let config = Config::try_parse_from(all).map_err(|e| e.to_string())?;
-        config.validate()?;
-        Ok(config)
+        let args = Args::try_parse_from(all).map_err(|e| e.to_string())?;
+        args.validate().map_err(|e| e.to_string())
     }
 
     #[test]
     fn defaults_are_a_half_hour_schedule_within_the_hour_ttl() {
-        let config = parse(&["--cluster-name", "prod"]).expect("valid");
+        let config = parse(&["--cluster-name", "prod", "--lease-namespace", "ops"]).expect("valid");
         assert_eq!(config.ttl, SignedDuration::from_hours(1));
         assert_eq!(config.schedule_interval, SignedDuration::from_mins(30));
-        assert_eq!(config.archive_dir_or_default(), PathBuf::from("archive"));
-        assert!(!config.backfill_enabled());
-        assert_eq!(config.lease_namespace, "eventkeeper");
-        assert_eq!(config.lease_name, "eventkeeper");
-        assert_eq!(config.backfill_log_stream, "eventkeeper-catchup");
-        assert_eq!(config.backfill_envelope, Envelope::Bare);
+        assert_eq!(config.archive, ArchiveTarget::Dir(PathBuf::from("archive")));
+        assert!(config.backfill.is_none());
+        assert_eq!(config.lease_namespace, "ops");
+        assert_eq!(config.lease_name, DEFAULT_LEASE_NAME);
+        assert_eq!(config.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -212,8 +352,10 @@ mod tests {
             "log_processed",
         ])
         .expect("valid");
-        assert!(config.backfill_enabled());
-        assert_eq!(config.backfill_envelope, Envelope::LogProcessed);
+        let backfill = config.backfill.expect("on");
+        assert_eq!(backfill.envelope, Envelope::LogProcessed);
+        assert_eq!(backfill.log_stream, "eventkeeper-catchup");
+        assert_eq!(backfill.lease_duration, Duration::from_secs(60));
         let bad = |extra: &[&str]| {
             let mut args = vec!["--cluster-name", "p", "--backfill-log-group", "g"];
             args.extend_from_slice(extra);
@@ -222,9 +364,11 @@ mod tests {
         assert!(bad(&["--backfill-envelope", "kubernetes"]).contains("unknown backfill envelope"));
         assert!(bad(&["--backfill-log-stream", "a:b"]).contains("not a valid log stream"));
         assert!(bad(&["--backfill-lease-duration", "1s"]).contains("at least 5s"));
+        assert!(bad(&["--backfill-lease-duration", "soon"]).contains("not a duration"));
+        assert!(bad(&["--lease-name", ""]).contains("must not be empty"));
         let off = parse(&["--cluster-name", "p", "--backfill-log-group", ""]).expect("valid");
         assert!(
-            !off.backfill_enabled(),
+            off.backfill.is_none(),
             "an empty group (Terraform's off) is off"
         );
     }
@@ -236,5 +380,37 @@ mod tests {
         assert!(error.contains("must be shorter than --ttl"), "{error}");
         assert!(parse(&["--cluster-name", "p", "--ttl", "soon"]).is_err());
         assert!(parse(&["--cluster-name", "p", "--bucket", "b", "--archive-dir", "d"]).is_err());
+        // One grammar with the emitter and the simulator: compound durations too.
+        let config = parse(&[
+            "--cluster-name",
+            "p",
+            "--ttl",
+            "1h 30m",
+            "--schedule-interval",
+            "45m",
+        ])
+        .expect("valid");
+        assert_eq!(config.ttl, SignedDuration::from_mins(90));
+    }
+
+    #[test]
+    fn the_kubeconfig_alias_still_works_and_excludes_the_eks_overrides() {
+        let standard = std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty());
+        let config =
+            parse(&["--cluster-name", "p", "--eventkeeper-kubeconfig", "/k"]).expect("valid");
+        assert_eq!(
+            config.cluster,
+            ClusterAccess::Kubeconfig(standard.map_or_else(|| PathBuf::from("/k"), PathBuf::from))
+        );
+        let error = parse(&[
+            "--cluster-name",
+            "p",
+            "--kubeconfig",
+            "/k",
+            "--eks-endpoint-override",
+            "https://x",
+        ])
+        .expect_err("invalid");
+        assert!(error.contains("cannot be combined"), "{error}");
     }
 }

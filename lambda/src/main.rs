@@ -3,17 +3,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use eventkeeper_catchup::archive::ArchiveStore;
 use eventkeeper_catchup::backfill::{Backfill, BackfillConfig};
 use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
 use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
-use eventkeeper_catchup::config::Config;
+use eventkeeper_catchup::config::{ArchiveTarget, Args, BackfillSettings, ClusterAccess, Config};
 use eventkeeper_catchup::dir_store::DirStore;
 use eventkeeper_catchup::log_batches::Limits;
 use eventkeeper_catchup::run::Runner;
 use eventkeeper_catchup::s3_store::S3Store;
 use eventkeeper_catchup::schedule::scheduled_time;
+use eventkeeper_cli::{bad_config, init_logs, parse_args, parse_args_from, run_async};
 use jiff::Timestamp;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -21,61 +21,56 @@ use serde_json::{Value, json};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Configuration errors (sysexits `EX_USAGE`).
-const EXIT_BAD_CONFIG: u8 = 64;
 /// A failure a later run may not have (sysexits `EX_TEMPFAIL`).
 const EXIT_RETRYABLE: u8 = 75;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // In Lambda the configuration is the function's environment only.
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let config = match if in_lambda {
-        Config::try_parse_from(["eventkeeper-catchup"])
+    let args: Result<Args, ExitCode> = if in_lambda {
+        parse_args_from(["eventkeeper-catchup"])
     } else {
-        Config::try_parse()
-    } {
-        Ok(config) => config,
-        Err(error) if !in_lambda && !error.use_stderr() => error.exit(),
-        Err(error) => {
-            eprintln!(
-                "eventkeeper-catchup: {}",
-                error
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("bad configuration")
-            );
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
+        parse_args()
     };
-    if let Err(reason) = config.validate() {
-        eprintln!("eventkeeper-catchup: {reason}");
-        return ExitCode::from(EXIT_BAD_CONFIG);
-    }
-    init_logs(&config.log_format);
+    let config = match args.map(|args| args.validate()) {
+        Ok(Ok(config)) => config,
+        Ok(Err(error)) => return bad_config(error),
+        Err(exit) => return exit,
+    };
+    init_logs(config.log_format, &config.log_level);
+    run_async(start(config, in_lambda))
+}
 
-    let needs_aws =
-        config.bucket.is_some() || config.kubeconfig.is_none() || config.backfill_enabled();
-    let aws = if needs_aws {
+/// Builds the clients once, then runs once (CLI) or once per invocation (Lambda).
+async fn start(config: Config, in_lambda: bool) -> ExitCode {
+    let aws = if config.needs_aws() {
         Some(aws_config::load_from_env().await)
     } else {
         None
     };
-    let target = match &config.kubeconfig {
-        Some(path) => ClusterTarget::Kubeconfig(path.clone()),
-        None => ClusterTarget::Eks {
+    let target = match &config.cluster {
+        ClusterAccess::Kubeconfig(path) => ClusterTarget::Kubeconfig(path.clone()),
+        ClusterAccess::Eks {
+            endpoint_override,
+            ca_override,
+        } => ClusterTarget::Eks {
             name: config.cluster_name.clone(),
-            endpoint_override: config.eks_endpoint_override.clone(),
-            ca_override: config.eks_ca_override_file.clone(),
+            endpoint_override: endpoint_override.clone(),
+            ca_override: ca_override.clone(),
         },
     };
     let connector = ClusterConnector::new(target, aws.clone());
-    let backfill = match (config.backfill_group(), &aws) {
-        (Some(group), Some(aws)) => Some(backfill(group, aws, &config)),
+    let backfill = match (&config.backfill, &aws) {
+        (Some(settings), Some(aws)) => Some(backfill(settings, aws, &config)),
         _ => None,
     };
-    match (&config.bucket, aws) {
-        (Some(bucket), Some(aws)) => {
+    match (&config.archive, aws) {
+        (ArchiveTarget::Bucket(bucket), aws) => {
+            // Loaded above: a bucket needs AWS.
+            let aws = match aws {
+                Some(aws) => aws,
+                None => aws_config::load_from_env().await,
+            };
             let s3 = aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&aws)
                     .force_path_style(true)
@@ -89,12 +84,8 @@ async fn main() -> ExitCode {
             )
             .await
         }
-        _ => {
-            let store = DirStore::new(
-                config.archive_dir_or_default(),
-                &config.prefix,
-                &config.cluster_name,
-            );
+        (ArchiveTarget::Dir(dir), _) => {
+            let store = DirStore::new(dir.clone(), &config.prefix, &config.cluster_name);
             serve(
                 runner(store, connector, backfill, &config),
                 &config,
@@ -105,11 +96,11 @@ async fn main() -> ExitCode {
     }
 }
 
-fn backfill(group: &str, aws: &aws_config::SdkConfig, config: &Config) -> Backfill {
+fn backfill(settings: &BackfillSettings, aws: &aws_config::SdkConfig, config: &Config) -> Backfill {
     let sink = CloudWatchSink::new(
         aws_sdk_cloudwatchlogs::Client::new(aws),
-        group,
-        &config.backfill_log_stream,
+        &settings.log_group,
+        &settings.log_stream,
     );
     Backfill::new(
         sink,
@@ -117,8 +108,8 @@ fn backfill(group: &str, aws: &aws_config::SdkConfig, config: &Config) -> Backfi
             cluster: config.cluster_name.clone(),
             lease_namespace: config.lease_namespace.clone(),
             lease_name: config.lease_name.clone(),
-            hold: config.backfill_lease_duration.unsigned_abs(),
-            envelope: config.backfill_envelope,
+            hold: settings.lease_duration,
+            envelope: settings.envelope,
             page_size: config.page_size,
             limits: Limits::default(),
         },
@@ -269,17 +260,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-fn init_logs(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EVENTKEEPER_LOG_LEVEL")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

@@ -2,7 +2,10 @@
 //! `listening on <url>` on stdout once ready; logs go to stderr; serves until killed.
 
 use anyhow::Context as _;
-use clap::Parser;
+use eventkeeper_cli::{
+    LogFormat, LogLevel, bad_config, init_logs, parse_args, parse_duration, run_async,
+    shutdown_signal,
+};
 use eventkeeper_sim::{
     AuthMode, EksConfig, FaultRequest, GenerateSpec, Scenario, SimConfig, Simulator, StoreConfig,
     Throttle, Window,
@@ -110,27 +113,7 @@ struct Cli {
     paused: bool,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, env = "EVENTKEEPER_SIM_LOG_LEVEL", default_value = "info")]
-    log_level: String,
-}
-
-/// `100ms`, `5s`, `3m`, `1h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+    log_level: LogLevel,
 }
 
 fn parse_throttle(s: &str) -> Result<Throttle, String> {
@@ -213,50 +196,24 @@ fn config(cli: &Cli) -> anyhow::Result<SimConfig> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            eprintln!("{}", msg.lines().next().unwrap_or("invalid arguments"));
-            return ExitCode::from(64);
-        }
+    let cli: Cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(exit) => return exit,
     };
     let cfg = match config(&cli) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(64);
-        }
+        Ok(cfg) => cfg,
+        Err(error) => return bad_config(format!("{error:#}")),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log_level)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
-            return ExitCode::FAILURE;
+    init_logs(LogFormat::Text, &cli.log_level);
+    run_async(async {
+        match run(cfg, cli.kubeconfig_out).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
         }
-    };
-    match runtime.block_on(run(cfg, cli.kubeconfig_out)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 async fn run(cfg: SimConfig, kubeconfig_out: Option<PathBuf>) -> anyhow::Result<()> {
@@ -269,11 +226,7 @@ async fn run(cfg: SimConfig, kubeconfig_out: Option<PathBuf>) -> anyhow::Result<
         writeln!(out, "listening on {}", sim.url())?;
         out.flush()?;
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    shutdown_signal().await;
     tracing::info!("Stopping");
     sim.shutdown();
     Ok(())
@@ -284,10 +237,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_throttles_parse() {
-        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
-        assert!(parse_duration("5").is_err());
+    fn throttles_parse() {
         assert_eq!(
             parse_throttle("3:7"),
             Ok(Throttle {

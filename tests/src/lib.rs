@@ -14,30 +14,17 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub use eventkeeper_core::fixtures::real_events_dir;
+pub use eventkeeper_core::fixtures::{fixtures_dir, json_files, missing_peer, real_events_dir};
 
-/// Every Event JSON file of the fixtures and, when present, of the real corpus.
+/// Every Event JSON file of the fixtures and of the real corpus (which `make test` requires).
 pub fn event_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in [
-        repo_root().join("tests/fixtures/seeds"),
-        repo_root().join("tests/fixtures/edge"),
-    ]
-    .into_iter()
-    .chain(real_events_dir())
+    for dir in [fixtures_dir().join("seeds"), fixtures_dir().join("edge")]
+        .into_iter()
+        .chain(real_events_dir())
     {
-        files.extend(json_files_in(&dir));
+        files.extend(json_files(&dir));
     }
-    files
-}
-
-fn json_files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("readable directory")
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
-        .collect();
-    files.sort();
     files
 }
 

@@ -415,7 +415,8 @@ fn spawn_emitter(
         .env_remove("EVENTKEEPER_NAMESPACES")
         .env_remove("EVENTKEEPER_INCLUDE")
         .env_remove("EVENTKEEPER_EXCLUDE")
-        .env_remove("POD_NAMESPACE")
+        // As in a pod of namespace `default`: the emitter's Lease is `default/eventkeeper`.
+        .env("POD_NAMESPACE", "default")
         .env("EVENTKEEPER_LOG_LEVEL", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::from(open(out)))
@@ -453,12 +454,10 @@ impl MotoServer {
         let Some(program) =
             std::env::var_os("EVENTKEEPER_MOTO_SERVER").filter(|p| Path::new(p).exists())
         else {
-            // `make test` installs moto: there, a missing server is a failure, not a skip.
-            assert!(
-                std::env::var_os("EVENTKEEPER_REQUIRE_PEERS").is_none(),
-                "moto server is missing (EVENTKEEPER_MOTO_SERVER), but `make test` installs it"
+            eventkeeper_core::fixtures::missing_peer(
+                "moto server",
+                "set EVENTKEEPER_MOTO_SERVER; `make test` does",
             );
-            eprintln!("SKIPPED: needs moto server (set EVENTKEEPER_MOTO_SERVER; `make test` does)");
             return None;
         };
         let port = free_port();

@@ -13,6 +13,8 @@ pub use watch::{WatchItem, WatchOptions, WatchStream, watch};
 
 use kube::core::Request;
 
+use crate::ErrorClass;
+
 /// Why reading from the API failed. Each variant maps to a fixed metric label
 /// ([`SourceError::metric_label`]).
 #[derive(Debug, thiserror::Error)]
@@ -48,21 +50,20 @@ pub enum SourceError {
 }
 
 impl SourceError {
-    /// A label from a small fixed set: `gone`, `throttled`, `server`, `forbidden`, `client`,
-    /// `network`, `decode`, `idle`, `request`.
-    pub fn metric_label(&self) -> &'static str {
+    /// The metric class of this failure.
+    pub fn metric_label(&self) -> ErrorClass {
         match self {
-            Self::Gone { .. } => "gone",
-            Self::Api { code: 429, .. } => "throttled",
+            Self::Gone { .. } => ErrorClass::Gone,
+            Self::Api { code: 429, .. } => ErrorClass::Throttled,
             Self::Api {
                 code: 401 | 403, ..
-            } => "forbidden",
-            Self::Api { code, .. } if *code >= 500 => "server",
-            Self::Api { .. } => "client",
-            Self::Transport(_) => "network",
-            Self::Decode(_) => "decode",
-            Self::Idle(_) => "idle",
-            Self::BuildRequest(_) => "request",
+            } => ErrorClass::Forbidden,
+            Self::Api { code, .. } if *code >= 500 => ErrorClass::Server,
+            Self::Api { .. } => ErrorClass::Client,
+            Self::Transport(_) => ErrorClass::Network,
+            Self::Decode(_) => ErrorClass::Decode,
+            Self::Idle(_) => ErrorClass::Idle,
+            Self::BuildRequest(_) => ErrorClass::Request,
         }
     }
 
@@ -72,14 +73,14 @@ impl SourceError {
     }
 
     /// The [`metric_label`](Self::metric_label) a kube client error would get.
-    pub fn label_of(error: &kube::Error) -> &'static str {
+    pub fn label_of(error: &kube::Error) -> ErrorClass {
         match error {
             kube::Error::Api(status) => {
                 Self::from_status(status.code, status.reason.clone(), String::new()).metric_label()
             }
-            kube::Error::SerdeError(_) => "decode",
-            kube::Error::BuildRequest(_) => "request",
-            _ => "network",
+            kube::Error::SerdeError(_) => ErrorClass::Decode,
+            kube::Error::BuildRequest(_) => ErrorClass::Request,
+            _ => ErrorClass::Network,
         }
     }
 
@@ -199,11 +200,20 @@ mod tests {
     fn errors_map_to_fixed_labels() {
         let status =
             |code: u16, reason: &str| SourceError::from_status(code, reason.into(), "m".into());
-        assert_eq!(status(410, "Gone").metric_label(), "gone");
+        assert_eq!(status(410, "Gone").metric_label(), ErrorClass::Gone);
         assert!(status(500, "Expired").is_gone());
-        assert_eq!(status(429, "TooManyRequests").metric_label(), "throttled");
-        assert_eq!(status(503, "ServiceUnavailable").metric_label(), "server");
-        assert_eq!(status(403, "Forbidden").metric_label(), "forbidden");
-        assert_eq!(status(404, "NotFound").metric_label(), "client");
+        assert_eq!(
+            status(429, "TooManyRequests").metric_label(),
+            ErrorClass::Throttled
+        );
+        assert_eq!(
+            status(503, "ServiceUnavailable").metric_label(),
+            ErrorClass::Server
+        );
+        assert_eq!(
+            status(403, "Forbidden").metric_label(),
+            ErrorClass::Forbidden
+        );
+        assert_eq!(status(404, "NotFound").metric_label(), ErrorClass::Client);
     }
 }

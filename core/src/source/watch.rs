@@ -165,7 +165,7 @@ mod tests {
         let other =
             parse_line(br#"{"type":"ERROR","object":{"code":500,"reason":"InternalError"}}"#)
                 .unwrap_err();
-        assert_eq!(other.metric_label(), "server");
+        assert_eq!(other.metric_label(), crate::ErrorClass::Server);
         assert!(matches!(
             parse_line(b"not json\n"),
             Err(SourceError::Decode(_))

@@ -40,6 +40,11 @@ pub fn kubectl() -> Option<PathBuf> {
     if fallback.exists() {
         return Some(fallback);
     }
+    // Under `make test`, which installs kubectl, a missing one is a failure, not a skip.
+    assert!(
+        std::env::var_os("EVENTKEEPER_REQUIRE_PEERS").is_none(),
+        "kubectl is missing (EVENTKEEPER_KUBECTL), but `make test` installs it"
+    );
     eprintln!(
         "SKIPPED: needs kubectl (set EVENTKEEPER_KUBECTL, or install kubectl / Debian kubernetes-client)"
     );
