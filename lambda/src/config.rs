@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::SignedDuration;
 
-use crate::envelope::Envelope;
+use crate::backfill::Envelope;
 
 /// List Kubernetes Events and archive every new observation (S3 or a local directory).
 #[derive(Clone, Debug, clap::Parser)]
@@ -48,7 +48,7 @@ pub struct Config {
     pub schedule_interval: SignedDuration,
 
     /// Events per list page.
-    #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = crate::event_list::DEFAULT_PAGE_SIZE,
+    #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = eventkeeper_core::source::DEFAULT_PAGE_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub page_size: u32,
 
@@ -167,7 +167,7 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
 
 fn parse_envelope(text: &str) -> Result<Envelope, String> {
     text.parse()
-        .map_err(|e: crate::envelope::UnknownEnvelope| e.to_string())
+        .map_err(|e: crate::backfill::UnknownEnvelope| e.to_string())
 }
 
 fn friendly(duration: SignedDuration) -> String {

@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::time::Instant;
 
+use eventkeeper_core::resource_version::ResourceVersion;
+use eventkeeper_core::source::{ListError, Pager, Scope};
 use eventkeeper_core::{Context, Origin, normalise::normalise_owned};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -12,12 +14,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, PendingUpload, StoreError, Tag, object_key,
+    ArchiveStore, Checkpoint, ObjectInfo, PendingUpload, PossibleGap, StoreError, Tag, object_key,
+    possible_gap,
 };
 use crate::backfill::{Backfill, BackfillError, BackfillReport};
 use crate::cluster::{ClusterConnector, ClusterError};
-use crate::event_list::{ListError, list_events};
-use crate::gap::{PossibleGap, possible_gap};
 use crate::metrics::RunMetrics;
 
 /// Rounds of read-checkpoint/act before giving up to contention (each round makes progress
@@ -310,19 +311,23 @@ impl<S: ArchiveStore> Runner<S> {
             listed_at,
             events: 0,
         };
-        let mut write_error = None;
-        let stats = list_events(&client, self.page_size, |items| {
-            for item in items {
-                if let Err(error) = add_event(item, after, &ctx, &mut encoder, &mut info) {
-                    write_error.get_or_insert(error);
-                }
+        let mut pager = Pager::new(client, Scope::AllNamespaces, self.page_size);
+        let mut listed = 0u64;
+        while let Some(page) = pager.next_page().await? {
+            listed += page.items.len() as u64;
+            for item in page.items {
+                add_event(item, after, &ctx, &mut encoder, &mut info)
+                    .map_err(|e| StoreError::Failed(format!("compressing the archive: {e}")))?;
             }
-        })
-        .await?;
-        if let Some(error) = write_error {
-            return Err(StoreError::Failed(format!("compressing the archive: {error}")).into());
         }
-        outcome.metrics.events_listed += stats.events;
+        // The list is one consistent snapshot even after expired continue tokens: nothing
+        // archived is above it, so the checkpoint cannot pass an update the list did not see.
+        debug_assert!(
+            pager
+                .snapshot()
+                .is_none_or(|s| info.max_resource_version <= s.get())
+        );
+        outcome.metrics.events_listed += listed;
         let body = encoder
             .finish()
             .map_err(|e| StoreError::Failed(format!("compressing the archive: {e}")))?;
@@ -351,7 +356,8 @@ fn add_event(
         }
     };
     // resourceVersions are etcd revisions: integers that grow with every write.
-    let Ok(rv) = record.resource_version().parse::<u64>() else {
+    let Some(rv) = ResourceVersion::parse(record.resource_version()).map(ResourceVersion::get)
+    else {
         tracing::warn!(
             uid = record.uid(),
             rv = record.resource_version(),
