@@ -214,19 +214,19 @@ impl<S: PageSource> Pager<S> {
         loop {
             let token = self.continue_token.clone();
             let mut attempts = 0u32;
-            let fetched = self
-                .retry
-                .retry(
-                    || {
-                        attempts += 1;
-                        self.source.page(self.limit, token.as_deref())
-                    },
-                    SourceError::is_transient,
-                    |error: &SourceError, pause: Duration| {
-                        tracing::warn!(%error, ?pause, "Listing events failed; retrying");
-                    },
-                )
-                .await;
+            // Boxed: callers' futures (a Lambda handler around a run around a list) would
+            // otherwise nest past the compiler's layout depth.
+            let fetched = Box::pin(self.retry.retry(
+                || {
+                    attempts += 1;
+                    self.source.page(self.limit, token.as_deref())
+                },
+                SourceError::is_transient,
+                |error: &SourceError, pause: Duration| {
+                    tracing::warn!(%error, ?pause, "Listing events failed; retrying");
+                },
+            ))
+            .await;
             let raw = match fetched {
                 Ok(raw) => raw,
                 Err(error) if error.is_gone() && token.is_some() => {

@@ -14,10 +14,12 @@
 
 pub(crate) mod dir_store;
 mod gap;
+mod protocol;
 pub(crate) mod s3_store;
 
 pub use dir_store::DirStore;
 pub use gap::{PossibleGap, possible_gap};
+pub use protocol::{ArchiveError, ArchiveReport, Archiver};
 pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
 
 use jiff::Timestamp;
