@@ -1,12 +1,14 @@
 //! eventkeeper core: the record schema, `normalise`, and what the emitter and the catch-up
 //! share. Data flows one way: source (list/watch) → [`normalise`](fn@normalise) (pure) → sink.
 
+pub mod backoff;
 pub mod emf;
 pub mod error_class;
 pub mod event_input;
 pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod lease;
 pub mod normalise;
 pub mod record;
 pub mod resource_version;

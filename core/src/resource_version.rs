@@ -79,7 +79,19 @@ impl fmt::Display for ResourceVersion {
 /// Whether an observation (first argument) is newer than a position, when there is one. No
 /// position means nothing was written yet: everything is newer.
 pub fn is_newer(resource_version: &str, position: Option<ResourceVersion>) -> bool {
-    position.is_none_or(|p| p.admits(resource_version))
+    is_newer_version(ResourceVersion::parse(resource_version), position)
+}
+
+/// [`is_newer`] for a resourceVersion already parsed (`None`: it is not an integer, so it is
+/// always newer: a duplicate is acceptable, a loss is not).
+pub fn is_newer_version(
+    resource_version: Option<ResourceVersion>,
+    position: Option<ResourceVersion>,
+) -> bool {
+    match (resource_version, position) {
+        (Some(rv), Some(p)) => rv > p,
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +144,10 @@ mod tests {
         assert!(p.admits(""));
         assert!(is_newer("1", None));
         assert!(!is_newer("1", Some(p)));
+        assert!(is_newer_version(None, Some(p)));
+        assert!(is_newer_version(Some(ResourceVersion::new(1)), None));
+        assert!(!is_newer_version(Some(p), Some(p)));
+        assert!(is_newer_version(Some(ResourceVersion::new(101)), Some(p)));
     }
 
     proptest! {

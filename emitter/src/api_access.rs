@@ -1,11 +1,11 @@
 //! Every Kubernetes API request the emitter makes, and the RBAC rules they need — one source of
 //! truth. Events are read through `eventkeeper_core::source` (its `list_request` and
-//! `watch_request` build every Events request); the Lease requests are built here. `print-rbac` prints [`RULES`]; the chart's ClusterRole and Role are checked against that
-//! output, and the test below checks [`RULES`] against the requests themselves.
+//! `watch_request` build every Events request), the Lease through `eventkeeper_core::lease` (its
+//! `get_request`, `create_request` and `replace_request`). `print-rbac` prints [`RULES`]; the
+//! chart's ClusterRole and Role are checked against that output, and the test below checks
+//! [`RULES`] against the requests themselves.
 
-use kube::core::Request;
 use serde::Serialize;
-use serde_json::Value;
 
 /// One RBAC rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,43 +46,12 @@ pub fn rbac_json() -> String {
     serde_json::to_string_pretty(&RULES).expect("static rules serialize")
 }
 
-fn leases(namespace: &str) -> Request {
-    Request::new(format!(
-        "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
-    ))
-}
-
-/// Read the Lease (verb `get` on `leases`).
-pub fn get_lease(
-    namespace: &str,
-    name: &str,
-) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
-    leases(namespace).get(name, &Default::default())
-}
-
-/// Create the Lease (verb `create` on `leases`).
-pub fn create_lease(
-    namespace: &str,
-    lease: &Value,
-) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
-    let body = serde_json::to_vec(lease).expect("JSON values serialize");
-    leases(namespace).create(&Default::default(), body)
-}
-
-/// Replace the Lease, failing with 409 if it changed since it was read (verb `update`).
-pub fn update_lease(
-    namespace: &str,
-    name: &str,
-    lease: &Value,
-) -> Result<http::Request<Vec<u8>>, kube::core::request::Error> {
-    let body = serde_json::to_vec(lease).expect("JSON values serialize");
-    leases(namespace).replace(name, &Default::default(), body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eventkeeper_core::lease::{LeaseView, create_request, get_request, replace_request};
     use eventkeeper_core::source::{Scope, list_request, watch_request};
+    use serde_json::Value;
     use std::collections::BTreeSet;
 
     /// What RBAC verb an HTTP request needs, the way the API server's request info resolver
@@ -123,14 +92,20 @@ mod tests {
 
     #[test]
     fn rules_are_exactly_what_the_requests_need() {
-        let lease = serde_json::json!({"metadata": {"name": "eventkeeper"}});
+        let lease = LeaseView::create(
+            "ns",
+            "eventkeeper",
+            "pod-a",
+            std::time::Duration::from_secs(15),
+            jiff::Timestamp::now(),
+        );
         let requests = [
             list_request(&Scope::AllNamespaces, 500, None).unwrap(),
             list_request(&Scope::AllNamespaces, 500, Some("c")).unwrap(),
             watch_request(&Scope::AllNamespaces, "1", 290).unwrap(),
-            get_lease("ns", "eventkeeper").unwrap(),
-            create_lease("ns", &lease).unwrap(),
-            update_lease("ns", "eventkeeper", &lease).unwrap(),
+            get_request("ns", "eventkeeper").unwrap(),
+            create_request("ns", &lease).unwrap(),
+            replace_request("ns", "eventkeeper", &lease).unwrap(),
         ];
         let needed: BTreeSet<_> = requests.iter().map(rbac_of).collect();
         let granted: BTreeSet<_> = RULES

@@ -12,10 +12,11 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::health::{Health, Role};
-use crate::lease::{Attempt, LeaseClient, LeaseError};
+use crate::lease::{Attempt, LeaseClient};
 use crate::metrics::Metrics;
 use crate::pipeline::{self, Shared};
 use crate::stdout_sink::SinkError;
+use eventkeeper_core::lease::LeaseError;
 
 /// Why the emitter stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -130,9 +131,7 @@ async fn lead(
         let left = cfg.renew_deadline.saturating_sub(last_renewed.elapsed());
         let result = match tokio::time::timeout(left, lease.renew(checkpoint)).await {
             Ok(result) => result,
-            Err(_) => Err(LeaseError::RequestFailed(kube::Error::Service(
-                "Lease renewal timed out".into(),
-            ))),
+            Err(_) => Err(lease.timed_out()),
         };
         match result {
             Ok(()) => {
@@ -144,7 +143,7 @@ async fn lead(
                     tracing::debug!(checkpoint = %rv, "Checkpoint written");
                 }
             }
-            Err(LeaseError::Lost { holder }) => {
+            Err(LeaseError::Lost { holder, .. }) => {
                 running.abort();
                 tracing::error!(%holder, "Lost the Lease; stopped emitting");
                 return Ok(Outcome::SteppedDown);

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use eventkeeper_core::backoff::RetryPolicy;
 use eventkeeper_core::normalise::{normalise_owned, parse_time};
 use eventkeeper_core::resource_version::{ResourceVersion, is_newer};
 use eventkeeper_core::source::{
-    self, DEFAULT_PAGE_SIZE, Pager, Scope, SourceError, WatchItem, WatchOptions,
+    self, DEFAULT_PAGE_SIZE, ListError, Pager, Scope, SourceError, WatchItem, WatchOptions,
 };
 use eventkeeper_core::{Context, Origin};
 use serde_json::Value;
@@ -134,25 +135,6 @@ impl Running {
     }
 }
 
-/// Exponential backoff with jitter, 200 ms up to 30 s.
-struct Backoff(u32);
-
-impl Backoff {
-    fn next(&mut self) -> Duration {
-        let base = 200u64.saturating_mul(1 << self.0.min(8)).min(30_000);
-        self.0 += 1;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::from(d.subsec_nanos()))
-            .unwrap_or(0);
-        Duration::from_millis(base / 2 + nanos % (base / 2 + 1))
-    }
-
-    fn reset(&mut self) {
-        self.0 = 0;
-    }
-}
-
 struct Source {
     index: usize,
     scope: Scope,
@@ -178,7 +160,7 @@ enum Stop {
 
 impl Source {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut backoff = Backoff(0);
+        let mut backoff = RetryPolicy::RECONNECT.backoff();
         loop {
             if *stop.borrow() {
                 return;
@@ -199,7 +181,9 @@ impl Source {
                 }
                 Stop::Backoff => {
                     self.shared.metrics.watch_restart();
-                    let wait = backoff.next();
+                    let wait = backoff
+                        .next_delay()
+                        .expect("a reconnect backoff never gives up");
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => return,
@@ -224,6 +208,13 @@ impl Source {
         Stop::Backoff
     }
 
+    /// The list failed after its own retries (or kept restarting): wait, then list again.
+    fn list_failed(&self, error: &ListError) -> Stop {
+        self.shared.metrics.api_error(error.metric_label());
+        tracing::warn!(scope = self.scope.label(), phase = "list", error = %error, cause = ?std::error::Error::source(error), "Reading events failed, retrying");
+        Stop::Backoff
+    }
+
     /// Lists if needed, then watches until the stream ends.
     async fn step(&mut self) -> Stop {
         let from = match &self.resume {
@@ -231,7 +222,7 @@ impl Source {
             None => match self.relist().await {
                 Ok(Some(from)) => from,
                 Ok(None) => return Stop::Stopped,
-                Err(error) => return self.failed(&error, "list"),
+                Err(error) => return self.list_failed(&error),
             },
         };
         let shared = self.shared.clone();
@@ -282,7 +273,7 @@ impl Source {
 
     /// Lists every Event, hands over those newer than the position, and returns the list's
     /// resourceVersion to watch from (`None` when the sink is gone).
-    async fn relist(&mut self) -> Result<Option<String>, SourceError> {
+    async fn relist(&mut self) -> Result<Option<String>, ListError> {
         let shared = self.shared.clone();
         shared.metrics.relist();
         tracing::info!(scope = self.scope.label(), after = ?self.position, "Listing events");
@@ -375,29 +366,4 @@ impl Source {
 
 fn resource_version_of(object: &Value) -> &str {
     object["metadata"]["resourceVersion"].as_str().unwrap_or("")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_to_thirty_seconds_with_jitter_and_resets() {
-        let mut backoff = Backoff(0);
-        let first = backoff.next();
-        assert!(
-            (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&first),
-            "{first:?}"
-        );
-        let mut last = first;
-        for _ in 0..20 {
-            last = backoff.next();
-        }
-        assert!(
-            (Duration::from_secs(15)..=Duration::from_secs(30)).contains(&last),
-            "{last:?}"
-        );
-        backoff.reset();
-        assert!(backoff.next() <= Duration::from_millis(200));
-    }
 }

@@ -10,7 +10,7 @@ use eventkeeper_cli::{
 };
 use jiff::SignedDuration;
 
-use crate::envelope::Envelope;
+use crate::backfill::Envelope;
 
 /// Why a configuration is refused (beyond what the flag parser checks).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub struct Args {
     pub schedule_interval: Duration,
 
     /// Events per list page.
-    #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = crate::event_list::DEFAULT_PAGE_SIZE,
+    #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = eventkeeper_core::source::DEFAULT_PAGE_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub page_size: u32,
 
@@ -313,7 +313,7 @@ impl Config {
 
 fn parse_envelope(text: &str) -> Result<Envelope, String> {
     text.parse()
-        .map_err(|e: crate::envelope::UnknownEnvelope| e.to_string())
+        .map_err(|e: crate::backfill::UnknownEnvelope| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 
 use serde_json::{Value, json};
 
+use crate::archive::{S3_ACTIONS, S3_BUCKET_ACTIONS};
 use crate::cluster::EKS_ACTIONS;
-use crate::s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS};
 
 /// CloudWatch Logs calls of the backfill (defined next to the calls), granted on the events log
 /// group only.
-pub use crate::cloudwatch_sink::LOGS_ACTIONS;
+pub use crate::backfill::LOGS_ACTIONS;
 
 /// Where the generated copy lives, relative to the workspace root.
 pub const COMMITTED_IAM_ACTIONS_PATH: &str = "infra/terraform/modules/eventkeeper/iam-actions.json";

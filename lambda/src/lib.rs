@@ -2,24 +2,52 @@
 //! EKS API and archive the observations newer than the archive checkpoint to S3 (or a local
 //! directory), exactly once across retries, duplicate deliveries and concurrent runs.
 //!
-//! One run: checkpoint → gap check → list (paged) → normalise → gzip JSON lines → conditional
-//! upload → checkpoint. With a backfill log group, then: the emitter's Lease → (emitter down)
-//! list → normalise → PutLogEvents batches → checkpoint on the Lease. See `docs/catchup.md`.
+//! Two pipelines, one folder each, and [`run`](Runner) orchestrating them:
+//! - `archive/`: checkpoint → gap check → list (paged, through `eventkeeper_core::source`) →
+//!   normalise → gzip JSON lines → conditional upload → checkpoint; the protocol, the S3 store
+//!   and the directory store;
+//! - `backfill/`: the emitter's Lease → (emitter down) list → normalise → PutLogEvents batches →
+//!   checkpoint on the Lease; the batches, the CloudWatch sink, the envelope and the Lease
+//!   hand-off policy;
+//! - `cluster/`: reaching the API server (EKS token, kubeconfig).
+//!
+//! See `docs/catchup.md`. Modules are private: the binary uses what is re-exported here, and
+//! tests reach the internals through the `testing` feature.
 
-pub mod archive;
-pub mod backfill;
-pub mod cloudwatch_sink;
-pub mod cluster;
+mod archive;
+mod backfill;
+mod cluster;
 pub mod config;
-pub mod dir_store;
-pub mod eks_token;
-pub mod envelope;
-pub mod event_list;
-pub mod gap;
 pub mod iam;
-pub mod lease_handoff;
-pub mod log_batches;
 pub mod metrics;
-pub mod run;
-pub mod s3_store;
-pub mod schedule;
+mod run;
+mod schedule;
+
+pub use archive::{ArchiveStore, DirStore, S3Store};
+pub use backfill::{Backfill, BackfillConfig, CloudWatchSink, Limits};
+pub use cluster::{ClusterConnector, ClusterTarget};
+pub use run::Runner;
+pub use schedule::scheduled_time;
+
+/// The internals, for this crate's integration tests (`--features testing`); not an API.
+#[cfg(feature = "testing")]
+pub mod testing {
+    /// The archive protocol and its stores.
+    pub mod archive {
+        pub use crate::archive::*;
+    }
+    /// The CloudWatch backfill.
+    pub mod backfill {
+        pub use crate::backfill::batches::*;
+        pub use crate::backfill::cloudwatch_sink::*;
+        pub use crate::backfill::envelope::*;
+        pub use crate::backfill::handoff::*;
+        pub use crate::backfill::*;
+    }
+    /// Reaching the API server.
+    pub mod cluster {
+        pub use crate::cluster::eks_token;
+        pub use crate::cluster::*;
+    }
+    pub use crate::run::*;
+}

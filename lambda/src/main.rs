@@ -3,16 +3,11 @@
 
 use std::process::ExitCode;
 
-use eventkeeper_catchup::archive::ArchiveStore;
-use eventkeeper_catchup::backfill::{Backfill, BackfillConfig};
-use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
-use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_catchup::config::{ArchiveTarget, Args, BackfillSettings, ClusterAccess, Config};
-use eventkeeper_catchup::dir_store::DirStore;
-use eventkeeper_catchup::log_batches::Limits;
-use eventkeeper_catchup::run::Runner;
-use eventkeeper_catchup::s3_store::S3Store;
-use eventkeeper_catchup::schedule::scheduled_time;
+use eventkeeper_catchup::{
+    ArchiveStore, Backfill, BackfillConfig, CloudWatchSink, ClusterConnector, ClusterTarget,
+    DirStore, Limits, Runner, S3Store, scheduled_time,
+};
 use eventkeeper_cli::{bad_config, init_logs, parse_args, parse_args_from, run_async};
 use jiff::Timestamp;
 use lambda_runtime::{LambdaEvent, service_fn};

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use eventkeeper_catchup::backfill::{
+use eventkeeper_catchup::testing::backfill::CloudWatchSink;
+use eventkeeper_catchup::testing::backfill::Envelope;
+use eventkeeper_catchup::testing::backfill::{
     Backfill, BackfillConfig, BackfillError, Decision, Preparation, Taken,
 };
-use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
-use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
-use eventkeeper_catchup::envelope::Envelope;
-use eventkeeper_catchup::lease_handoff::{LeaseHandoff, PendingBatch};
-use eventkeeper_catchup::log_batches::{Limits, plan};
+use eventkeeper_catchup::testing::backfill::{LeaseHandoff, PendingBatch};
+use eventkeeper_catchup::testing::backfill::{Limits, plan};
+use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{EmitterProcess, MotoServer, SimProcess, wait_until};
 use eventkeeper_tests::tally::{Tally, tally_observations, tally_records};
 use serde_json::{Value, json};
@@ -570,7 +570,7 @@ async fn interrupted_after_first_batch(
             &mut held,
             Some(after),
             Some(&PendingBatch {
-                after,
+                after: after.get(),
                 through: batch.through.expect("integer versions"),
                 first_ms: batch.first_ms(),
                 last_ms: batch.last_ms(),

@@ -7,10 +7,12 @@ use std::io::Read;
 use std::process::Command;
 
 use aws_credential_types::Credentials;
-use eventkeeper_catchup::archive::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag};
-use eventkeeper_catchup::cluster::{ClusterConnector, ClusterTarget};
-use eventkeeper_catchup::run::Runner;
-use eventkeeper_catchup::s3_store::S3Store;
+use eventkeeper_catchup::testing::Runner;
+use eventkeeper_catchup::testing::archive::S3Store;
+use eventkeeper_catchup::testing::archive::{
+    ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag,
+};
+use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
 use serde_json::{Value, json};
 
@@ -116,8 +118,8 @@ async fn the_eks_token_is_a_working_sts_request() {
         return;
     };
     let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", MOTO_SECRET_KEY, None, None, "test");
-    let sts = eventkeeper_catchup::eks_token::sts_endpoint("us-east-1", None);
-    let token = eventkeeper_catchup::eks_token::mint(
+    let sts = eventkeeper_catchup::testing::cluster::eks_token::sts_endpoint("us-east-1", None);
+    let token = eventkeeper_catchup::testing::cluster::eks_token::mint(
         &credentials,
         "us-east-1",
         &sts,
@@ -125,7 +127,8 @@ async fn the_eks_token_is_a_working_sts_request() {
         std::time::SystemTime::now(),
     )
     .expect("token");
-    let url = eventkeeper_catchup::eks_token::presigned_url(&token.token).expect("decodes");
+    let url = eventkeeper_catchup::testing::cluster::eks_token::presigned_url(&token.token)
+        .expect("decodes");
     let path = url
         .strip_prefix(&sts)
         .expect("signed for the regional STS")

@@ -3,8 +3,8 @@
 //! chronological order and the 14-day/2-hour window (and reports `rejectedLogEventsInfo`); the
 //! count and byte limits are checked on the plan itself.
 
-use eventkeeper_catchup::cloudwatch_sink::CloudWatchSink;
-use eventkeeper_catchup::log_batches::{
+use eventkeeper_catchup::testing::backfill::CloudWatchSink;
+use eventkeeper_catchup::testing::backfill::{
     EVENT_OVERHEAD_BYTES, Limits, LogBatch, LogEntry, MAX_BYTES, MAX_EVENTS, MAX_SPAN, plan,
 };
 use eventkeeper_tests::peers::MotoServer;

@@ -1,14 +1,16 @@
 //! The Kubernetes side of the pipeline: paged lists and watch streams of core/v1 Events, as raw
 //! JSON ready for [`normalise`](fn@crate::normalise).
 //!
-//! Generic over a [`kube::Client`], so the emitter (in-cluster, watch) and the catch-up (EKS
-//! token, paged list) read Events the same way. No informer and no store: a list is read page by
-//! page and a watch event by event, so memory does not grow with the number of Events.
+//! Generic over a [`kube::Client`], so the emitter (in-cluster, watch and relist) and the catch-up
+//! (EKS token, paged list) read Events the same way, through the one [`Pager`]. No informer and
+//! no store: a list is read page by page and a watch event by event.
 
 mod list;
 mod watch;
 
-pub use list::{DEFAULT_PAGE_SIZE, Page, Pager};
+pub use list::{
+    DEFAULT_PAGE_SIZE, KubePages, ListError, Page, PageSource, Pager, RawListMeta, RawPage,
+};
 pub use watch::{WatchItem, WatchOptions, WatchStream, watch};
 
 use kube::core::Request;
@@ -70,6 +72,26 @@ impl SourceError {
     /// Whether this is a `410 Gone`.
     pub fn is_gone(&self) -> bool {
         matches!(self, Self::Gone { .. })
+    }
+
+    /// Whether the same request may succeed if tried again soon: throttling, a server error, a
+    /// broken or silent connection.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => *code == 429 || *code >= 500,
+            Self::Transport(_) | Self::Idle(_) => true,
+            Self::Gone { .. } | Self::Decode(_) | Self::BuildRequest(_) => false,
+        }
+    }
+
+    /// Whether the API server refused the request for a reason only a change of configuration
+    /// fixes (401, 403, 404, 400, 422, ...), or the request could not even be built.
+    pub fn is_refused(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => (400..500).contains(code) && *code != 429,
+            Self::BuildRequest(_) => true,
+            Self::Gone { .. } | Self::Transport(_) | Self::Decode(_) | Self::Idle(_) => false,
+        }
     }
 
     /// The [`metric_label`](Self::metric_label) a kube client error would get.
@@ -182,6 +204,10 @@ mod tests {
             query.contains("limit=500") && query.contains("continue=tok"),
             "{query}"
         );
+        // Continue tokens are base64 JSON: `+`, `/` and `=` are encoded by kube's builder.
+        let encoded = list_request(&Scope::AllNamespaces, 2, Some("eyJ2Ijoi+/=")).unwrap();
+        let query = encoded.uri().query().unwrap();
+        assert!(query.contains("continue=eyJ2Ijoi%2B%2F%3D"), "{query}");
 
         let watch = watch_request(&Scope::Namespace("ns1".into()), "42", 290).unwrap();
         assert_eq!(watch.uri().path(), "/api/v1/namespaces/ns1/events");
@@ -215,5 +241,12 @@ mod tests {
             ErrorClass::Forbidden
         );
         assert_eq!(status(404, "NotFound").metric_label(), ErrorClass::Client);
+        assert!(status(429, "TooManyRequests").is_transient());
+        assert!(status(503, "ServiceUnavailable").is_transient());
+        assert!(!status(403, "Forbidden").is_transient());
+        assert!(status(403, "Forbidden").is_refused());
+        assert!(status(422, "Invalid").is_refused());
+        assert!(!status(429, "TooManyRequests").is_refused());
+        assert!(!status(410, "Expired").is_refused() && !status(410, "Expired").is_transient());
     }
 }

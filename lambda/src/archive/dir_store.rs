@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::archive::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
 
 /// An archive rooted at a local directory.
 #[derive(Clone, Debug)]

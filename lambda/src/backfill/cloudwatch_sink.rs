@@ -2,17 +2,17 @@
 //! PutLogEvents one [`LogBatch`] per call, and read back with GetLogEvents to learn whether a
 //! batch of an interrupted run arrived.
 //!
-//! Throttling and service errors are retried with backoff (on top of the SDK's own attempts).
+//! Throttling and service errors are retried with the project's one backoff
+//! ([`RetryPolicy::REQUEST`], on top of the SDK's own attempts).
 //! Events CloudWatch rejects (`rejectedLogEventsInfo`: too old, too new, expired by retention)
 //! are counted and logged with the batch's resourceVersion range; they stay in the S3 archive.
-
-use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, RejectedLogEventsInfo};
+use eventkeeper_core::backoff::RetryPolicy;
 
-use crate::log_batches::LogBatch;
+use super::batches::LogBatch;
 
 /// Every CloudWatch Logs call the backfill makes, for the IAM policy's single source of truth.
 pub const LOGS_ACTIONS: [&str; 4] = [
@@ -21,9 +21,6 @@ pub const LOGS_ACTIONS: [&str; 4] = [
     "logs:GetLogEvents",
     "logs:PutLogEvents",
 ];
-
-/// Attempts per call when CloudWatch throttles or is unavailable.
-const MAX_ATTEMPTS: u32 = 6;
 
 /// Why a CloudWatch Logs call failed.
 #[derive(Debug, thiserror::Error)]
@@ -176,52 +173,45 @@ impl CloudWatchSink {
             })
             .collect();
         let total = events.len() as u64;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .client
-                .put_log_events()
-                .log_group_name(&self.group)
-                .log_stream_name(&self.stream)
-                .set_log_events(Some(events.clone()))
-                .send()
-                .await;
-            match result {
-                Ok(output) => {
-                    let rejected = output
-                        .rejected_log_events_info()
-                        .map_or(0, |info| rejected_count(info, total));
-                    if let Some(info) = output.rejected_log_events_info() {
-                        tracing::error!(
-                            group = %self.group,
-                            stream = %self.stream,
-                            rejected,
-                            too_old_end_index = ?info.too_old_log_event_end_index(),
-                            expired_end_index = ?info.expired_log_event_end_index(),
-                            too_new_start_index = ?info.too_new_log_event_start_index(),
-                            through_resource_version = ?batch.through,
-                            "CloudWatch rejected backfilled events; they are only in the S3 archive"
-                        );
-                    }
-                    return Ok(PutOutcome {
-                        accepted: total - rejected,
-                        rejected,
-                    });
-                }
-                Err(error) if is_transient(&error) && attempt < MAX_ATTEMPTS => {
-                    let pause = backoff(attempt);
-                    tracing::warn!(attempt, ?pause, error = %describe(&error), "PutLogEvents failed; retrying");
-                    tokio::time::sleep(pause).await;
-                }
-                Err(error) => {
-                    return Err(SinkError::PutFailed {
-                        message: describe(&error),
-                        retryable: is_transient(&error),
-                    });
-                }
-            }
+        let result = RetryPolicy::REQUEST
+            .retry(
+                || {
+                    self.client
+                        .put_log_events()
+                        .log_group_name(&self.group)
+                        .log_stream_name(&self.stream)
+                        .set_log_events(Some(events.clone()))
+                        .send()
+                },
+                is_transient,
+                |error, pause| {
+                    tracing::warn!(?pause, error = %describe(error), "PutLogEvents failed; retrying");
+                },
+            )
+            .await;
+        let output = result.map_err(|error| SinkError::PutFailed {
+            message: describe(&error),
+            retryable: is_transient(&error),
+        })?;
+        let rejected = output
+            .rejected_log_events_info()
+            .map_or(0, |info| rejected_count(info, total));
+        if let Some(info) = output.rejected_log_events_info() {
+            tracing::error!(
+                group = %self.group,
+                stream = %self.stream,
+                rejected,
+                too_old_end_index = ?info.too_old_log_event_end_index(),
+                expired_end_index = ?info.expired_log_event_end_index(),
+                too_new_start_index = ?info.too_new_log_event_start_index(),
+                through_resource_version = ?batch.through,
+                "CloudWatch rejected backfilled events; they are only in the S3 archive"
+            );
         }
+        Ok(PutOutcome {
+            accepted: total - rejected,
+            rejected,
+        })
     }
 
     /// Every message in the stream with a timestamp in `[from_ms, to_ms]`, oldest first.
@@ -229,35 +219,36 @@ impl CloudWatchSink {
         let mut messages = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut attempt = 0;
-            let output = loop {
-                attempt += 1;
-                let result = self
-                    .client
-                    .get_log_events()
-                    .log_group_name(&self.group)
-                    .log_stream_name(&self.stream)
-                    .start_time(from_ms)
-                    // GetLogEvents' end time is exclusive.
-                    .end_time(to_ms.saturating_add(1))
-                    .start_from_head(true)
-                    .set_next_token(token.clone())
-                    .send()
-                    .await;
-                match result {
-                    Ok(output) => break output,
-                    Err(error) if error.code() == Some("ResourceNotFoundException") => {
-                        return Ok(messages);
-                    }
-                    Err(error) if is_transient(&error) && attempt < MAX_ATTEMPTS => {
-                        tokio::time::sleep(backoff(attempt)).await;
-                    }
-                    Err(error) => {
-                        return Err(SinkError::ReadFailed {
-                            message: describe(&error),
-                            retryable: is_transient(&error),
-                        });
-                    }
+            let result = RetryPolicy::REQUEST
+                .retry(
+                    || {
+                        self.client
+                            .get_log_events()
+                            .log_group_name(&self.group)
+                            .log_stream_name(&self.stream)
+                            .start_time(from_ms)
+                            // GetLogEvents' end time is exclusive.
+                            .end_time(to_ms.saturating_add(1))
+                            .start_from_head(true)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                    is_transient,
+                    |error, pause| {
+                        tracing::warn!(?pause, error = %describe(error), "GetLogEvents failed; retrying");
+                    },
+                )
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(error) if error.code() == Some("ResourceNotFoundException") => {
+                    return Ok(messages);
+                }
+                Err(error) => {
+                    return Err(SinkError::ReadFailed {
+                        message: describe(&error),
+                        retryable: is_transient(&error),
+                    });
                 }
             };
             let events = output.events();
@@ -283,10 +274,6 @@ pub fn rejected_count(info: &RejectedLogEventsInfo, total: u64) -> u64 {
         .too_new_log_event_start_index()
         .map_or(0, |start| total.saturating_sub(start.max(0) as u64));
     (old + new).min(total)
-}
-
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1))
 }
 
 /// Throttling, a 5xx, a timeout or a broken connection: the same call may succeed later.

@@ -12,6 +12,16 @@
 //! Every object starts right after the checkpoint it was claimed from, and the checkpoint only
 //! moves to the highest resourceVersion of an object that exists: no loss, no overlap.
 
+pub(crate) mod dir_store;
+mod gap;
+mod protocol;
+pub(crate) mod s3_store;
+
+pub use dir_store::DirStore;
+pub use gap::{PossibleGap, possible_gap};
+pub use protocol::{ArchiveError, ArchiveReport, Archiver};
+pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 

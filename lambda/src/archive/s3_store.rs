@@ -7,7 +7,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use crate::archive::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
 
 /// S3 API calls the catch-up makes, for the IAM policy's single source of truth.
 pub const S3_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];

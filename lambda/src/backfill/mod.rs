@@ -1,14 +1,14 @@
 //! The CloudWatch Logs backfill: when the emitter was down, write to CloudWatch every observation
 //! it did not write, exactly once, and hand the Lease back with the checkpoint moved past them.
 //!
-//! One backfill, coordinated through the emitter's Lease ([`crate::lease_handoff`]):
+//! One backfill, coordinated through the emitter's Lease ([`handoff`]):
 //! 1. read the Lease; none → no emitter was ever installed here: nothing to fill;
 //! 2. watch it like an emitter standby: renewed → the emitter is alive, write nothing;
 //! 3. released or unchanged for its duration → list every Event, keep those newer than the
 //!    checkpoint on the Lease (none → leave the Lease alone);
 //! 4. take the Lease with an update on the resourceVersion read in 2 — if an emitter came back
 //!    meanwhile, its update changed the Lease and ours fails with 409: write nothing;
-//! 5. cut the observations into PutLogEvents calls ([`crate::log_batches`]); before each call
+//! 5. cut the observations into PutLogEvents calls ([`batches`]); before each call
 //!    renew the Lease with the checkpoint so far and the batch about to be sent (`pending`);
 //! 6. release the Lease with the checkpoint after the last batch (the highest resourceVersion
 //!    listed). A returning emitter, which stood by while we renewed, takes the Lease at once and
@@ -27,13 +27,20 @@ use eventkeeper_core::{Context, Origin, normalise::normalise_owned};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::cloudwatch_sink::{CloudWatchSink, SinkError};
-use crate::envelope::Envelope;
-use crate::event_list::{ListError, list_events};
-use crate::lease_handoff::{
-    HeldLease, LeaseError, LeaseHandoff, LeaseView, Liveness, PendingBatch,
-};
-use crate::log_batches::{Limits, LogEntry, place, plan};
+pub(crate) mod batches;
+pub(crate) mod cloudwatch_sink;
+pub(crate) mod envelope;
+pub(crate) mod handoff;
+
+pub use batches::Limits;
+pub use cloudwatch_sink::{CloudWatchSink, LOGS_ACTIONS, SinkError};
+pub use envelope::{Envelope, UnknownEnvelope};
+
+use eventkeeper_core::resource_version::{ResourceVersion, is_newer_version};
+use eventkeeper_core::source::{ListError, Pager, Scope};
+
+use batches::{LogEntry, place, plan};
+use handoff::{HeldLease, LeaseError, LeaseHandoff, LeaseView, Liveness, PendingBatch};
 
 /// Why a backfill failed. The Lease is released (or left to expire) without moving the
 /// checkpoint past anything that was not sent.
@@ -48,10 +55,10 @@ pub enum BackfillError {
     /// CloudWatch Logs refused or kept failing.
     #[error("writing to CloudWatch Logs failed")]
     WriteFailed(#[from] SinkError),
-    /// The list resumed after an expired continue token, so its pages come from different
-    /// snapshots: an event written in between may be missing below the highest resourceVersion
-    /// listed, and a checkpoint moved there would make the emitter skip it. The next run lists
-    /// again.
+    /// The list started over after an expired continue token. The list itself loses and repeats
+    /// nothing (see `eventkeeper_core::source::Pager`), but a list that outlived etcd's
+    /// compaction window took longer than the emitter's Lease can be trusted to stay free, so
+    /// the backfill sends nothing from it; the next run lists again.
     #[error("the list restarted {0} times (expired continue tokens); not backfilling from it")]
     InconsistentList(u32),
 }
@@ -70,7 +77,7 @@ impl BackfillError {
     /// Fixed label for metrics and logs.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Self::LeaseFailed(LeaseError::Lost(_)) => "backfill_lease_lost",
+            Self::LeaseFailed(LeaseError::Lost { .. }) => "backfill_lease_lost",
             Self::LeaseFailed(_) => "backfill_lease_failed",
             Self::ListFailed(_) => "backfill_list_failed",
             Self::WriteFailed(_) => "backfill_write_failed",
@@ -145,7 +152,7 @@ pub struct BackfillReport {
     pub timestamps_adjusted: u64,
     /// Events of an interrupted backfill batch that an emitter wrote again (found on read-back).
     pub possible_duplicates: u64,
-    /// The checkpoint the Lease was released with.
+    /// The checkpoint the Lease was released with (a number in the Lambda's result).
     pub checkpoint: Option<u64>,
 }
 
@@ -168,7 +175,7 @@ struct Listed {
 /// The Lease was free and the events are listed: ready to take the Lease and send.
 pub struct Prepared {
     free: LeaseView,
-    checkpoint: Option<u64>,
+    checkpoint: Option<ResourceVersion>,
     listed: Vec<Listed>,
 }
 
@@ -197,7 +204,7 @@ impl Taken {
     }
 
     /// The checkpoint read from the Lease.
-    pub fn checkpoint(&self) -> Option<u64> {
+    pub fn checkpoint(&self) -> Option<ResourceVersion> {
         self.prepared.checkpoint
     }
 
@@ -346,7 +353,7 @@ impl Backfill {
                 .settle_pending(&prepared.free, &pending, &mut report)
                 .await
             {
-                Ok(true) => checkpoint = Some(pending.through),
+                Ok(true) => checkpoint = Some(ResourceVersion::new(pending.through)),
                 Ok(false) => {}
                 Err(error) => {
                     release_quietly(handoff, held, checkpoint, Some(&pending)).await;
@@ -358,10 +365,14 @@ impl Backfill {
         let mut listed: Vec<Listed> = prepared
             .listed
             .into_iter()
-            .filter(|l| admits(after, l.entry.resource_version))
+            .filter(|l| is_newer_version(l.entry.resource_version.map(ResourceVersion::new), after))
             .collect();
         report.timestamps_adjusted = listed.iter().filter(|l| l.adjusted).count() as u64;
-        let newest = listed.iter().filter_map(|l| l.entry.resource_version).max();
+        let newest = listed
+            .iter()
+            .filter_map(|l| l.entry.resource_version)
+            .max()
+            .map(ResourceVersion::new);
         let batches = plan(
             listed.drain(..).map(|l| l.entry).collect(),
             self.config.limits,
@@ -375,7 +386,7 @@ impl Backfill {
         let stream = format!("{}/{}", self.sink.group(), self.sink.stream());
         for batch in &batches {
             let pending = batch.through.map(|through| PendingBatch {
-                after: checkpoint.unwrap_or(0),
+                after: checkpoint.map_or(0, ResourceVersion::get),
                 through,
                 first_ms: batch.first_ms(),
                 last_ms: batch.last_ms(),
@@ -397,7 +408,7 @@ impl Backfill {
             report.batches += 1;
             report.events_backfilled += outcome.accepted;
             report.rejected += outcome.rejected;
-            if let Some(through) = batch.through {
+            if let Some(through) = batch.through.map(ResourceVersion::new) {
                 checkpoint = Some(checkpoint.map_or(through, |c| c.max(through)));
             }
         }
@@ -406,7 +417,7 @@ impl Backfill {
             (c, n) => c.or(n),
         };
         handoff.release(held, last, None).await?;
-        report.checkpoint = last;
+        report.checkpoint = last.map(ResourceVersion::get);
         tracing::info!(
             events = report.events_backfilled,
             batches = report.batches,
@@ -434,7 +445,7 @@ impl Backfill {
         // Nobody took the Lease since that catch-up (a take adds a transition, a release does
         // not), and the checkpoint is still where that batch starts.
         let interrupted_catchup = free.transitions() == pending.transitions
-            && free.checkpoint() == Ok(Some(pending.after));
+            && free.checkpoint() == Ok(Some(ResourceVersion::new(pending.after)));
         if interrupted_catchup {
             if arrived > 0 {
                 tracing::warn!(
@@ -473,8 +484,8 @@ impl Backfill {
                     && record["cluster"] == self.config.cluster.as_str()
                     && record["metadata"]["resourceVersion"]
                         .as_str()
-                        .and_then(|rv| rv.parse::<u64>().ok())
-                        .is_some_and(|rv| rv > pending.after && rv <= pending.through)
+                        .and_then(ResourceVersion::parse)
+                        .is_some_and(|rv| rv.get() > pending.after && rv.get() <= pending.through)
             })
             .count();
         Ok(found as u64)
@@ -484,39 +495,30 @@ impl Backfill {
     async fn list_newer(
         &self,
         client: &kube::Client,
-        checkpoint: Option<u64>,
+        checkpoint: Option<ResourceVersion>,
     ) -> Result<Vec<Listed>, BackfillError> {
         let ctx = Context::new(self.config.cluster.clone(), Origin::CatchUp);
         let now = Timestamp::now();
         let envelope = self.config.envelope;
         let mut listed = Vec::new();
-        let stats = list_events(client, self.config.page_size, |items| {
-            for item in items {
-                if let Some(l) = to_listed(item, checkpoint, &ctx, envelope, now) {
-                    listed.push(l);
-                }
-            }
-        })
-        .await?;
-        if stats.restarts > 0 {
-            return Err(BackfillError::InconsistentList(stats.restarts));
+        let mut pager = Pager::new(client.clone(), Scope::AllNamespaces, self.config.page_size);
+        while let Some(page) = pager.next_page().await? {
+            listed.extend(
+                page.items
+                    .into_iter()
+                    .filter_map(|item| to_listed(item, checkpoint, &ctx, envelope, now)),
+            );
+        }
+        if pager.restarts() > 0 {
+            return Err(BackfillError::InconsistentList(pager.restarts()));
         }
         Ok(listed)
     }
 }
 
-/// Whether an observation is newer than the checkpoint (non-integers always are: duplicates,
-/// never loss).
-fn admits(checkpoint: Option<u64>, rv: Option<u64>) -> bool {
-    match (checkpoint, rv) {
-        (Some(c), Some(rv)) => rv > c,
-        _ => true,
-    }
-}
-
 fn to_listed(
     item: Value,
-    checkpoint: Option<u64>,
+    checkpoint: Option<ResourceVersion>,
     ctx: &Context,
     envelope: Envelope,
     now: Timestamp,
@@ -528,7 +530,7 @@ fn to_listed(
             return None;
         }
     };
-    let rv = record.resource_version().parse::<u64>().ok();
+    let rv = ResourceVersion::parse(record.resource_version());
     if rv.is_none() {
         tracing::warn!(
             uid = record.uid(),
@@ -536,7 +538,8 @@ fn to_listed(
             "Non-integer resourceVersion: backfilled on every backfill"
         );
     }
-    if !admits(checkpoint, rv) {
+    // Non-integers are always newer: duplicates, never loss.
+    if !is_newer_version(rv, checkpoint) {
         return None;
     }
     let effective = record
@@ -546,7 +549,7 @@ fn to_listed(
     let placement = place(effective, now);
     Some(Listed {
         entry: LogEntry {
-            resource_version: rv,
+            resource_version: rv.map(ResourceVersion::get),
             timestamp_ms: placement.timestamp_ms,
             message: envelope.wrap(&record.to_line()),
         },
@@ -559,7 +562,7 @@ fn to_listed(
 async fn release_quietly(
     handoff: &LeaseHandoff,
     held: HeldLease,
-    checkpoint: Option<u64>,
+    checkpoint: Option<ResourceVersion>,
     pending: Option<&PendingBatch>,
 ) {
     if let Err(error) = handoff.release(held, checkpoint, pending).await {
@@ -582,8 +585,9 @@ mod tests {
                    "involvedObject": {"kind": "Pod", "name": "a"}, "reason": "BackOff", "type": "Warning",
                    "lastTimestamp": "2026-11-23T11:59:00Z"})
         };
-        assert!(to_listed(event("10"), Some(10), &ctx, Envelope::Bare, now).is_none());
-        let newer = to_listed(event("11"), Some(10), &ctx, Envelope::LogProcessed, now).unwrap();
+        let ten = Some(ResourceVersion::new(10));
+        assert!(to_listed(event("10"), ten, &ctx, Envelope::Bare, now).is_none());
+        let newer = to_listed(event("11"), ten, &ctx, Envelope::LogProcessed, now).unwrap();
         assert_eq!(newer.entry.resource_version, Some(11));
         assert!(!newer.adjusted);
         assert_eq!(
@@ -596,7 +600,7 @@ mod tests {
         let message: Value = serde_json::from_str(&newer.entry.message).unwrap();
         assert_eq!(message["log_processed"]["origin"], "catch-up");
         assert_eq!(message["log_processed"]["reason"], "BackOff");
-        let opaque = to_listed(event("abc"), Some(10), &ctx, Envelope::Bare, now).unwrap();
+        let opaque = to_listed(event("abc"), ten, &ctx, Envelope::Bare, now).unwrap();
         assert_eq!(opaque.entry.resource_version, None);
         assert!(to_listed(event("5"), None, &ctx, Envelope::Bare, now).is_some());
         assert!(to_listed(json!({"kind": "Pod"}), None, &ctx, Envelope::Bare, now).is_none());

@@ -4,6 +4,8 @@
 //! The cluster description is cached for the life of a warm Lambda container; a token is minted
 //! per run and replaced before it gets old.
 
+pub mod eks_token;
+
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -12,7 +14,7 @@ use base64::Engine;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::eks_token::{self, EksToken};
+use eks_token::EksToken;
 
 /// EKS API calls the catch-up makes, for the IAM policy's single source of truth.
 pub const EKS_ACTIONS: [&str; 1] = ["eks:DescribeCluster"];

@@ -116,7 +116,8 @@ pub fn mint(
     })
 }
 
-/// The presigned URL inside a token (for tests and diagnostics).
+/// The presigned URL inside a token (for tests).
+#[cfg(any(test, feature = "testing"))]
 pub fn presigned_url(token: &str) -> Option<String> {
     let encoded = token.strip_prefix(TOKEN_PREFIX)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
