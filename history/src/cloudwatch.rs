@@ -128,17 +128,18 @@ pub async fn read(
     let mut rows_read = 0;
     while let Some((from, to)) = ranges.pop() {
         let rows = run_query(client, group, &text, from, to, poll).await?;
-        if rows.len() >= ROW_LIMIT && to > from {
-            let mid = from + (to - from) / 2;
-            ranges.push((mid + 1, to));
-            ranges.push((from, mid));
-            continue;
-        }
         if rows.len() >= ROW_LIMIT {
+            if let Some((left, right)) = split(from, to) {
+                ranges.push(right);
+                ranges.push(left);
+                continue;
+            }
             problems.push(Problem {
                 source_name: SOURCE,
-                part: format!("{} second {}", group.name, second(from)),
-                reason: format!("more than {ROW_LIMIT} lines in one second: only {ROW_LIMIT} read"),
+                part: format!("{} {}..{}", group.name, second(from), second(to)),
+                reason: format!(
+                    "more than {ROW_LIMIT} lines in two seconds: only {ROW_LIMIT} read"
+                ),
             });
         }
         rows_read += rows.len();
@@ -155,6 +156,16 @@ pub async fn read(
         }
     }
     Ok(rows_read)
+}
+
+/// Two halves of `[from, to]` (epoch seconds) that share their middle second, so a line in
+/// any millisecond of it is in one of them whichever way the end is rounded; `None` once the
+/// range is too short to narrow.
+pub fn split(from: i64, to: i64) -> Option<((i64, i64), (i64, i64))> {
+    (to - from >= 2).then(|| {
+        let mid = from + (to - from) / 2;
+        ((from, mid), (mid, to))
+    })
 }
 
 fn second(s: i64) -> String {
@@ -251,6 +262,18 @@ mod tests {
             },
             types: vec![],
             reasons: vec![],
+        }
+    }
+
+    #[test]
+    fn splits_narrow_and_overlap_by_one_second() {
+        assert_eq!(split(0, 10), Some(((0, 5), (5, 10))));
+        assert_eq!(split(0, 3), Some(((0, 1), (1, 3))));
+        assert_eq!(split(0, 1), None);
+        let (mut from, mut to) = (0, 1_000_000);
+        while let Some((_, right)) = split(from, to) {
+            assert!(right.1 - right.0 < to - from);
+            (from, to) = right;
         }
     }
 
