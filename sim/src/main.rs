@@ -2,6 +2,7 @@
 //! `listening on <url>` on stdout once ready; logs go to stderr; serves until killed.
 
 use anyhow::Context as _;
+use clap::Parser;
 use eventkeeper_cli::{
     LogFormat, LogLevel, bad_config, init_logs, parse_args, parse_duration, run_async,
     shutdown_signal,

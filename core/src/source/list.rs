@@ -40,6 +40,7 @@ use serde_json::Value;
 
 use super::{Scope, SourceError, list_request};
 use crate::backoff::RetryPolicy;
+use crate::error_class::ErrorClass;
 use crate::resource_version::ResourceVersion;
 
 /// Page size used by kubectl, and by us unless told otherwise.
@@ -75,10 +76,10 @@ impl ListError {
     }
 
     /// A label from [`SourceError::metric_label`]'s fixed set.
-    pub fn metric_label(&self) -> &'static str {
+    pub fn metric_label(&self) -> ErrorClass {
         match self {
             Self::Refused(source) | Self::Failed { source, .. } => source.metric_label(),
-            Self::TooManyRestarts(_) => "gone",
+            Self::TooManyRestarts(_) => ErrorClass::Gone,
         }
     }
 }
@@ -568,7 +569,7 @@ mod tests {
         let error = read_all(&mut pager).await.unwrap_err();
         assert!(matches!(error, ListError::TooManyRestarts(6)), "{error}");
         assert!(error.is_retryable());
-        assert_eq!(error.metric_label(), "gone");
+        assert_eq!(error.metric_label(), ErrorClass::Gone);
     }
 
     #[tokio::test]
@@ -592,7 +593,7 @@ mod tests {
         let error = read_all(&mut pager).await.unwrap_err();
         assert!(matches!(error, ListError::Refused(_)), "{error}");
         assert!(!error.is_retryable());
-        assert_eq!(error.metric_label(), "forbidden");
+        assert_eq!(error.metric_label(), ErrorClass::Forbidden);
         assert_eq!(pager.source.state.lock().unwrap().requests, 1);
 
         let fake = FakeEtcd::with_keys(&KEYS);
