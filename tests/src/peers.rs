@@ -334,6 +334,11 @@ impl EmitterProcess {
         )
     }
 
+    /// The process id of the current run (it changes on a restart).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Peak resident set size of the process (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
