@@ -18,6 +18,9 @@ pub enum ConfigError {
     /// The cluster name is empty.
     #[error("--cluster-name must not be empty")]
     EmptyClusterName,
+    /// `--spool-dir` names no directory.
+    #[error("--spool-dir {0} is not a directory")]
+    SpoolDirMissing(String),
     /// `--ttl` or `--schedule-interval` is zero.
     #[error("--ttl and --schedule-interval must be positive")]
     ZeroDuration,
@@ -101,6 +104,11 @@ pub struct Args {
     #[arg(long, env = "EVENTKEEPER_PAGE_SIZE", default_value_t = eventkeeper_core::source::DEFAULT_PAGE_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub page_size: u32,
+
+    /// Directory the archive object is compressed into before its upload (the Lambda's
+    /// ephemeral storage): needs room for one object, about 90 bytes per live Event.
+    #[arg(long, env = "EVENTKEEPER_SPOOL_DIR", value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
 
     /// CLI only: the scheduled time this run stands for (default: now, rounded to the interval).
     #[arg(long, value_name = "RFC3339")]
@@ -207,6 +215,8 @@ pub struct Config {
     pub schedule_interval: SignedDuration,
     /// Events per list page.
     pub page_size: u32,
+    /// Where archive objects are compressed before their upload.
+    pub spool_dir: PathBuf,
     /// CLI only: the scheduled time this run stands for.
     pub scheduled_time: Option<String>,
     /// The backfill, when on.
@@ -258,6 +268,13 @@ impl Args {
                 ca_override: self.eks_ca_override_file.clone(),
             },
         };
+        // The system's temporary directory (`/tmp` in Lambda) unless configured.
+        let spool_dir = self.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
+        if !spool_dir.is_dir() {
+            return Err(ConfigError::SpoolDirMissing(
+                spool_dir.display().to_string(),
+            ));
+        }
         let archive = match (&self.bucket, &self.archive_dir) {
             (Some(bucket), _) => ArchiveTarget::Bucket(bucket.clone()),
             (None, dir) => ArchiveTarget::Dir(dir.clone().unwrap_or_else(|| "archive".into())),
@@ -292,6 +309,7 @@ impl Args {
             ttl,
             schedule_interval,
             page_size: self.page_size,
+            spool_dir,
             scheduled_time: self.scheduled_time.clone(),
             backfill,
             lease_namespace: lease_namespace_or_default(self.lease_namespace.as_deref()),
@@ -380,6 +398,9 @@ mod tests {
         assert!(error.contains("must be shorter than --ttl"), "{error}");
         assert!(parse(&["--cluster-name", "p", "--ttl", "soon"]).is_err());
         assert!(parse(&["--cluster-name", "p", "--bucket", "b", "--archive-dir", "d"]).is_err());
+        let error = parse(&["--cluster-name", "p", "--spool-dir", "/nonexistent/spool"])
+            .expect_err("invalid");
+        assert!(error.contains("is not a directory"), "{error}");
         // One grammar with the emitter and the simulator: compound durations too.
         let config = parse(&[
             "--cluster-name",

@@ -125,6 +125,7 @@ fn runner<S>(
         ttl: config.ttl,
         page_size: config.page_size,
         backfill,
+        spool_dir: config.spool_dir.clone(),
     }
 }
 

@@ -72,6 +72,8 @@ pub struct Runner<S> {
     pub ttl: SignedDuration,
     /// Events per list page.
     pub page_size: u32,
+    /// Where the archive object is compressed before its upload (the Lambda's `/tmp`).
+    pub spool_dir: std::path::PathBuf,
     /// The CloudWatch backfill, when configured.
     pub backfill: Option<Backfill>,
 }
@@ -81,6 +83,7 @@ impl<S: ArchiveStore> Runner<S> {
     pub async fn run(&self, scheduled: Timestamp) -> Result<RunOutcome, RunError> {
         let started = Instant::now();
         let mut outcome = RunOutcome::default();
+        crate::archive::spool::remove_stale(&self.spool_dir);
         let archived = self.archive(scheduled, &mut outcome).await;
         // The backfill runs whatever the archive did: it has its own checkpoint (on the Lease).
         let backfilled = match &self.backfill {
@@ -105,6 +108,7 @@ impl<S: ArchiveStore> Runner<S> {
             prefix: &self.prefix,
             ttl: self.ttl,
             page_size: self.page_size,
+            spool_dir: &self.spool_dir,
         };
         let mut report = ArchiveReport::default();
         // Boxed: the archive's future nests deep (list pages, retries, uploads), and the

@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::S3Store;
 use eventkeeper_catchup::testing::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag,
+    ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag,
 };
 use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
@@ -288,7 +288,7 @@ impl ArchiveStore for CrashAfterUpload {
     async fn create_object(
         &self,
         key: &str,
-        body: Vec<u8>,
+        body: &SpooledBody,
         info: &ObjectInfo,
     ) -> Result<(), StoreError> {
         self.inner.create_object(key, body, info).await?;
@@ -311,6 +311,7 @@ fn runner_for<S>(store: S, sim: &SimProcess) -> Runner<S> {
         ttl: jiff::SignedDuration::from_hours(1),
         page_size: 50,
         backfill: None,
+        spool_dir: std::env::temp_dir(),
     }
 }
 

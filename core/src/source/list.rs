@@ -165,6 +165,7 @@ pub struct Pager<S = KubePages> {
     restarted: bool,
     done: bool,
     delivered: Delivered,
+    remember: bool,
     snapshot: Option<ResourceVersion>,
 }
 
@@ -196,8 +197,17 @@ impl<S: PageSource> Pager<S> {
             restarted: false,
             done: false,
             delivered: Delivered::default(),
+            remember: true,
             snapshot: None,
         }
+    }
+
+    /// Does not remember what was delivered, so memory stays one page whatever the list's size.
+    /// After an expired continue token the new pass is then delivered whole: the consumer drops
+    /// what it already has itself, from the first page marked [`Page::restarted`] on.
+    pub fn forgetting_delivered(mut self) -> Self {
+        self.remember = false;
+        self
     }
 
     /// Retries failed pages with `retry` instead of [`RetryPolicy::REQUEST`].
@@ -240,7 +250,9 @@ impl<S: PageSource> Pager<S> {
             let next = raw.metadata.continue_token.filter(|t| !t.is_empty());
             let last = next.is_none();
             let mut items = raw.items;
-            items.retain(|item| self.delivered.first_time(item));
+            if self.remember {
+                items.retain(|item| self.delivered.first_time(item));
+            }
             self.done = last;
             self.continue_token = next;
             if last {

@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag, checkpoint_key};
 
 /// An archive rooted at a local directory.
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ impl ArchiveStore for DirStore {
     async fn create_object(
         &self,
         key: &str,
-        body: Vec<u8>,
+        body: &SpooledBody,
         info: &ObjectInfo,
     ) -> Result<(), StoreError> {
         let path = self.root.join(key);
@@ -91,7 +91,7 @@ impl ArchiveStore for DirStore {
         let info_text = serde_json::to_vec(info).expect("info serializes");
         write_synced(&Self::info_path(&path), &info_text)?;
         let temp = dir.join(format!(".{}.tmp-{}", file_name(&path), std::process::id()));
-        write_synced(&temp, &body)?;
+        copy_synced(body.path(), &temp)?;
         let linked = fs::hard_link(&temp, &path);
         let _ = fs::remove_file(&temp);
         match linked {
@@ -120,6 +120,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let mut file = fs::File::create(path).map_err(|e| io_error(path, e))?;
     file.write_all(bytes).map_err(|e| io_error(path, e))?;
     file.sync_all().map_err(|e| io_error(path, e))
+}
+
+fn copy_synced(from: &Path, to: &Path) -> Result<(), StoreError> {
+    fs::copy(from, to).map_err(|e| io_error(to, e))?;
+    fs::File::open(to)
+        .and_then(|file| file.sync_all())
+        .map_err(|e| io_error(to, e))
 }
 
 fn file_name(path: &Path) -> String {

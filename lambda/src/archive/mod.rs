@@ -11,16 +11,21 @@
 //!
 //! Every object starts right after the checkpoint it was claimed from, and the checkpoint only
 //! moves to the highest resourceVersion of an object that exists: no loss, no overlap.
+//!
+//! The body is compressed into a spool file as it is listed ([`spool`]) and uploaded from there,
+//! so memory does not grow with the number of Events.
 
 pub(crate) mod dir_store;
 mod gap;
 mod protocol;
 pub(crate) mod s3_store;
+pub(crate) mod spool;
 
 pub use dir_store::DirStore;
 pub use gap::{PossibleGap, possible_gap};
 pub use protocol::{ArchiveError, ArchiveReport, Archiver};
 pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
+pub use spool::{SpoolError, Spooled, SpooledBody};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -107,11 +112,11 @@ pub trait ArchiveStore {
         expected: Option<&Tag>,
     ) -> impl Future<Output = Result<Tag, StoreError>> + Send;
 
-    /// Creates the object unless it exists (then `PreconditionFailed`).
+    /// Creates the object from a spooled body unless it exists (then `PreconditionFailed`).
     fn create_object(
         &self,
         key: &str,
-        body: Vec<u8>,
+        body: &SpooledBody,
         info: &ObjectInfo,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -2,16 +2,13 @@
 //! a pending upload or claim a key, list, upload the observations newer than the checkpoint,
 //! advance the checkpoint. Every write is conditional, so a lost race only means another round.
 
-use std::io::Write;
+use std::path::Path;
 
-use eventkeeper_core::resource_version::ResourceVersion;
 use eventkeeper_core::source::{ListError, Pager, Scope};
-use eventkeeper_core::{Context, Origin, normalise::normalise_owned};
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use eventkeeper_core::{Context, Origin};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
 
+use super::spool::{SpoolError, Spooled, list_into_spool};
 use super::{
     ArchiveStore, Checkpoint, ObjectInfo, PendingUpload, PossibleGap, StoreError, Tag, object_key,
     possible_gap,
@@ -92,12 +89,8 @@ pub struct Archiver<'a, S> {
     pub ttl: SignedDuration,
     /// Events per list page.
     pub page_size: u32,
-}
-
-/// The gzip JSON-lines body of one archive object.
-struct Batch {
-    body: Vec<u8>,
-    info: ObjectInfo,
+    /// Where the object is compressed before its upload.
+    pub spool_dir: &'a Path,
 }
 
 impl<S: ArchiveStore> Archiver<'_, S> {
@@ -166,7 +159,7 @@ impl<S: ArchiveStore> Archiver<'_, S> {
                     .await?;
                 match self
                     .store
-                    .create_object(&pending.key, batch.body, &batch.info)
+                    .create_object(&pending.key, &batch.body, &batch.info)
                     .await
                 {
                     Ok(()) => {
@@ -230,7 +223,7 @@ impl<S: ArchiveStore> Archiver<'_, S> {
         };
         let info = match self
             .store
-            .create_object(&key, batch.body, &batch.info)
+            .create_object(&key, &batch.body, &batch.info)
             .await
         {
             Ok(()) => {
@@ -267,80 +260,27 @@ impl<S: ArchiveStore> Archiver<'_, S> {
         report.written.push(key.to_owned());
     }
 
-    /// Lists every event and gzips the observations newer than `after`.
+    /// Lists every event and gzips the observations newer than `after` into a spool file.
     async fn list_batch(
         &self,
         after: u64,
         report: &mut ArchiveReport,
-    ) -> Result<Batch, ArchiveError> {
+    ) -> Result<Spooled, ArchiveError> {
         let client = self.connector.client().await?;
-        let listed_at = Timestamp::now();
         let ctx = Context::new(self.cluster.to_owned(), Origin::CatchUp);
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        let mut info = ObjectInfo {
-            max_resource_version: after,
-            listed_at,
-            events: 0,
-        };
-        let mut pager = Pager::new(client, Scope::AllNamespaces, self.page_size);
-        let mut listed = 0u64;
-        while let Some(page) = pager.next_page().await? {
-            listed += page.items.len() as u64;
-            for item in page.items {
-                add_event(item, after, &ctx, &mut encoder, &mut info)
-                    .map_err(|e| StoreError::Failed(format!("compressing the archive: {e}")))?;
-            }
-        }
-        // The list is one consistent snapshot even after expired continue tokens: nothing
-        // archived is above it, so the checkpoint cannot pass an update the list did not see.
-        debug_assert!(
-            pager
-                .snapshot()
-                .is_none_or(|s| info.max_resource_version <= s.get())
-        );
-        report.events_listed += listed;
-        let body = encoder
-            .finish()
-            .map_err(|e| StoreError::Failed(format!("compressing the archive: {e}")))?;
-        report.archive_bytes += if info.events > 0 {
-            body.len() as u64
+        let pager = Pager::new(client, Scope::AllNamespaces, self.page_size).forgetting_delivered();
+        let batch = list_into_spool(pager, after, ctx, self.spool_dir)
+            .await
+            .map_err(|error| match error {
+                SpoolError::List(e) => ArchiveError::ListFailed(e),
+                io => ArchiveError::StoreFailed(StoreError::Unavailable(io.to_string())),
+            })?;
+        report.events_listed += batch.listed;
+        report.archive_bytes += if batch.info.events > 0 {
+            batch.body.len()
         } else {
             0
         };
-        Ok(Batch { body, info })
+        Ok(batch)
     }
-}
-
-/// Adds one listed event to the batch when it is newer than the checkpoint.
-fn add_event(
-    item: Value,
-    after: u64,
-    ctx: &Context,
-    encoder: &mut GzEncoder<Vec<u8>>,
-    info: &mut ObjectInfo,
-) -> std::io::Result<()> {
-    let record = match normalise_owned(item, ctx) {
-        Ok(record) => record,
-        Err(error) => {
-            tracing::error!(%error, "Listed item is not an Event; skipped");
-            return Ok(());
-        }
-    };
-    // resourceVersions are etcd revisions: integers that grow with every write.
-    let Some(rv) = ResourceVersion::parse(record.resource_version()).map(ResourceVersion::get)
-    else {
-        tracing::warn!(
-            uid = record.uid(),
-            rv = record.resource_version(),
-            "Non-integer resourceVersion: archived every run"
-        );
-        info.events += 1;
-        return encoder.write_all(record.to_line().as_bytes());
-    };
-    if rv <= after {
-        return Ok(());
-    }
-    info.max_resource_version = info.max_resource_version.max(rv);
-    info.events += 1;
-    encoder.write_all(record.to_line().as_bytes())
 }

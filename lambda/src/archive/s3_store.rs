@@ -7,7 +7,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use super::{ArchiveStore, Checkpoint, ObjectInfo, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag, checkpoint_key};
 
 /// S3 API calls the catch-up makes, for the IAM policy's single source of truth.
 pub const S3_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];
@@ -94,9 +94,15 @@ impl ArchiveStore for S3Store {
     async fn create_object(
         &self,
         key: &str,
-        body: Vec<u8>,
+        body: &SpooledBody,
         info: &ObjectInfo,
     ) -> Result<(), StoreError> {
+        // Streamed from disk; the SDK reopens the file if it retries the request.
+        let stream = ByteStream::read_from()
+            .path(body.path())
+            .build()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading the spooled archive: {e}")))?;
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -108,7 +114,8 @@ impl ArchiveStore for S3Store {
                 serde_json::to_string(info).expect("info serializes"),
             )
             .if_none_match("*")
-            .body(ByteStream::from(body))
+            .content_length(body.len() as i64)
+            .body(stream)
             .send()
             .await
             .map_err(classify)?;

@@ -1,6 +1,20 @@
 # The catch-up function: lists every Event through the EKS API on a schedule and archives the
 # observations it has not archived yet (lambda/; the release publishes its zips).
 
+# Sizing from expected_live_events (the module README's "Sizing" has the measurements behind
+# these constants). Memory buys CPU: 256 MB per 500,000 Events keeps a run's duration roughly
+# flat; the backfill holds what the emitter missed (up to every live Event, ~1 KiB each).
+locals {
+  sizing_events        = var.expected_live_events
+  sizing_cpu_mb        = max(256, 256 * ceil(local.sizing_events / 500000))
+  sizing_backfill_mb   = var.backfill_log_group_name == null || var.backfill_log_group_name == "" ? 0 : ceil(local.sizing_events / 1024)
+  catchup_memory_mb    = coalesce(var.lambda_memory_mb, min(10240, local.sizing_cpu_mb + local.sizing_backfill_mb))
+  sizing_vcpu          = min(6, local.catchup_memory_mb / 1769)
+  sizing_cpu_seconds   = local.sizing_events * 30 / 1000000
+  catchup_timeout      = coalesce(var.lambda_timeout_seconds, min(900, max(300, ceil(3 * local.sizing_cpu_seconds / local.sizing_vcpu) + 180)))
+  catchup_ephemeral_mb = coalesce(var.lambda_ephemeral_storage_mb, min(10240, max(512, ceil(2 * local.sizing_events * 100 / 1048576) + 64)))
+}
+
 resource "aws_cloudwatch_log_group" "lambda" {
   name              = "/aws/lambda/${local.name}"
   retention_in_days = var.lambda_log_retention_days
@@ -25,10 +39,14 @@ resource "aws_lambda_function" "catchup" {
   handler           = "bootstrap"
   architectures     = [var.architecture]
 
-  memory_size                    = var.lambda_memory_mb
-  timeout                        = var.lambda_timeout_seconds
+  memory_size                    = local.catchup_memory_mb
+  timeout                        = local.catchup_timeout
   reserved_concurrent_executions = var.lambda_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
+
+  ephemeral_storage {
+    size = local.catchup_ephemeral_mb
+  }
 
   environment {
     variables = local.lambda_environment

@@ -78,25 +78,47 @@ variable "architecture" {
   }
 }
 
-variable "lambda_memory_mb" {
-  description = "Memory of the catch-up function (MB). One list page is in memory at a time; 256 MB holds pages of 500 events with room to spare."
+variable "expected_live_events" {
+  description = "How many Events the cluster keeps live at its busiest (`kubectl get events -A --no-headers | wc -l`; Events live for the API server's TTL). Sizes the function's memory, timeout and ephemeral storage when those are null; see the module README's \"Sizing\" for the arithmetic."
   type        = number
-  default     = 256
+  default     = 100000
 
   validation {
-    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
-    error_message = "lambda_memory_mb must be a whole number of MB between 128 and 10240 (Lambda's limits)."
+    condition     = var.expected_live_events >= 0 && var.expected_live_events <= 20000000
+    error_message = "expected_live_events must be between 0 and 20000000."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the catch-up function (MB). null: sized from expected_live_events. The archive's memory does not grow with the cluster (one list page in flight, the object is compressed to ephemeral storage); memory buys CPU in Lambda (1769 MB = one vCPU), so the default gives 256 MB per 500,000 Events, plus 1 KiB per Event when the CloudWatch backfill is on (it holds the observations the emitter missed, up to every live Event)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_memory_mb == null ? true : (var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb)
+    error_message = "lambda_memory_mb must be null or a whole number of MB between 128 and 10240 (Lambda's limits)."
   }
 }
 
 variable "lambda_timeout_seconds" {
-  description = "Timeout of one run. A large cluster lists in seconds; the limit guards against a hung API server."
+  description = "Timeout of one run (30 to 900 s). null: sized from expected_live_events and the memory's CPU share: three times the expected list-and-compress time plus 3 minutes for the upload and the backfill's wait for the Lease, at least 300 s. The limit guards against a hung API server."
   type        = number
-  default     = 300
+  default     = null
 
   validation {
-    condition     = var.lambda_timeout_seconds >= 30 && var.lambda_timeout_seconds <= 900
-    error_message = "lambda_timeout_seconds must be between 30 and 900."
+    condition     = var.lambda_timeout_seconds == null ? true : (var.lambda_timeout_seconds >= 30 && var.lambda_timeout_seconds <= 900)
+    error_message = "lambda_timeout_seconds must be null or between 30 and 900."
+  }
+}
+
+variable "lambda_ephemeral_storage_mb" {
+  description = "Ephemeral storage (/tmp) of the function (MB, 512 to 10240), where each run compresses its archive object before the upload. null: sized from expected_live_events: room for two objects of 100 bytes per Event (a run killed mid-upload leaves its file until the next run removes it) plus 64 MB, at least 512."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_ephemeral_storage_mb == null ? true : (var.lambda_ephemeral_storage_mb >= 512 && var.lambda_ephemeral_storage_mb <= 10240)
+    error_message = "lambda_ephemeral_storage_mb must be null or between 512 and 10240."
   }
 }
 

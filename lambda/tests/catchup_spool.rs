@@ -1,0 +1,239 @@
+//! The archive object is compressed into a spool file and uploaded from it (moto S3): the file is
+//! gone after a success, a failed upload and a lost conditional create, and a killed run's file
+//! is swept by the next run once it is stale.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use eventkeeper_catchup::testing::Runner;
+use eventkeeper_catchup::testing::archive::{
+    ArchiveStore, Checkpoint, ObjectInfo, S3Store, SpooledBody, StoreError, Tag,
+};
+use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
+use eventkeeper_tests::peers::{MotoServer, SimProcess};
+use serde_json::{Value, json};
+
+mod common;
+use common::moto_sdk_config;
+
+const BUCKET: &str = "eventkeeper-spool";
+
+/// What the upload does after it has checked that its body is a file in the spool directory.
+#[derive(Clone, Copy)]
+enum Upload {
+    Succeed,
+    Fail,
+    /// Uploads, then creates again: moto's real `412 Precondition Failed` reaches the protocol.
+    LoseTheRace,
+}
+
+/// The real S3 store, watching the spooled body it is given.
+struct Watched {
+    inner: S3Store,
+    upload: Upload,
+    spool_dir: PathBuf,
+    seen: Mutex<Vec<PathBuf>>,
+}
+
+impl ArchiveStore for Watched {
+    async fn read_checkpoint(&self) -> Result<Option<(Checkpoint, Tag)>, StoreError> {
+        self.inner.read_checkpoint().await
+    }
+
+    async fn write_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        expected: Option<&Tag>,
+    ) -> Result<Tag, StoreError> {
+        self.inner.write_checkpoint(checkpoint, expected).await
+    }
+
+    async fn create_object(
+        &self,
+        key: &str,
+        body: &SpooledBody,
+        info: &ObjectInfo,
+    ) -> Result<(), StoreError> {
+        assert_eq!(body.path().parent(), Some(self.spool_dir.as_path()));
+        assert_eq!(
+            std::fs::metadata(body.path()).expect("spooled").len(),
+            body.len()
+        );
+        self.seen.lock().unwrap().push(body.path().to_owned());
+        match self.upload {
+            Upload::Succeed => self.inner.create_object(key, body, info).await,
+            Upload::Fail => Err(StoreError::Unavailable("injected upload failure".into())),
+            Upload::LoseTheRace => {
+                self.inner.create_object(key, body, info).await?;
+                self.inner.create_object(key, body, info).await
+            }
+        }
+    }
+
+    async fn object_info(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        self.inner.object_info(key).await
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("spool dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// (uid, resourceVersion) → count over every archive object.
+async fn archived(s3: &aws_sdk_s3::Client) -> BTreeMap<(String, String), usize> {
+    let mut found = BTreeMap::new();
+    let listing = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("list");
+    for object in listing.contents() {
+        let key = object.key().expect("key");
+        if !key.ends_with(".json.gz") {
+            continue;
+        }
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .expect("get");
+        let bytes = body.body.collect().await.expect("body").into_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes.as_ref())
+            .read_to_string(&mut text)
+            .expect("gzip");
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).expect("record");
+            let meta = &record["metadata"];
+            let id = (
+                meta["uid"].as_str().unwrap().to_owned(),
+                meta["resourceVersion"].as_str().unwrap().to_owned(),
+            );
+            *found.entry(id).or_insert(0) += 1;
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let config = moto_sdk_config(&moto).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    let sim = SimProcess::start(&[]);
+    let spool = tempfile::tempdir().expect("spool dir");
+    // A file a killed run left an hour ago, and one a run in another process is writing now.
+    let stale = spool.path().join(".eventkeeper-spool-killed.json.gz");
+    let fresh = spool.path().join(".eventkeeper-spool-running.json.gz");
+    std::fs::write(&stale, b"x").expect("stale file");
+    std::fs::write(&fresh, b"x").expect("fresh file");
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .expect("open")
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .expect("age the file");
+
+    let run = |upload: Upload, at: &str, events: u64| {
+        sim.generate(json!({"events": events, "ratePerSec": 0, "objects": events, "repeatShare": 0.0, "warningShare": 0.2, "namespaces": ["a"]}));
+        let runner = Runner {
+            store: Watched {
+                inner: S3Store::new(s3.clone(), BUCKET, "events", "demo"),
+                upload,
+                spool_dir: spool.path().to_owned(),
+                seen: Mutex::default(),
+            },
+            connector: ClusterConnector::new(
+                ClusterTarget::Kubeconfig(sim.kubeconfig.clone()),
+                None,
+            ),
+            cluster: "demo".into(),
+            prefix: "events".into(),
+            ttl: jiff::SignedDuration::from_hours(1),
+            page_size: 40,
+            backfill: None,
+            spool_dir: spool.path().to_owned(),
+        };
+        let at: jiff::Timestamp = at.parse().expect("time");
+        async move {
+            let result = runner.run(at).await;
+            let seen = runner.store.seen.into_inner().unwrap();
+            assert!(!seen.is_empty(), "the body was spooled");
+            (result, seen)
+        }
+    };
+
+    let (result, seen) = run(Upload::Succeed, "2026-11-23T10:00:00Z", 150).await;
+    result.expect("the run succeeds");
+    assert!(
+        seen.iter().all(|p| !p.exists()),
+        "spool file left after a success"
+    );
+    assert!(
+        !stale.exists(),
+        "the stale spool file of a killed run is removed"
+    );
+    assert_eq!(
+        files_in(spool.path()),
+        [".eventkeeper-spool-running.json.gz"]
+    );
+    std::fs::remove_file(&fresh).expect("remove");
+
+    let (result, seen) = run(Upload::Fail, "2026-11-23T10:30:00Z", 60).await;
+    assert!(result.expect_err("the upload fails").is_retryable());
+    assert!(seen.iter().all(|p| !p.exists()));
+    assert_eq!(
+        files_in(spool.path()),
+        Vec::<String>::new(),
+        "spool file left after a failure"
+    );
+
+    // The failed run's claim is adopted: the object is uploaded, then created again (412).
+    let (result, seen) = run(Upload::LoseTheRace, "2026-11-23T11:00:00Z", 30).await;
+    result.expect("a lost conditional create counts the object that exists");
+    assert_eq!(
+        seen.len(),
+        1,
+        "one upload: the adopted claim holds every new observation"
+    );
+    assert_eq!(
+        files_in(spool.path()),
+        Vec::<String>::new(),
+        "spool file left after a 412"
+    );
+
+    let found = archived(&s3).await;
+    assert!(found.values().all(|n| *n == 1), "duplicates");
+    let list: Value =
+        serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list");
+    let live = list["items"].as_array().expect("items");
+    assert!(live.len() >= 150);
+    for event in live {
+        let meta = &event["metadata"];
+        let id = (
+            meta["uid"].as_str().unwrap().to_owned(),
+            meta["resourceVersion"].as_str().unwrap().to_owned(),
+        );
+        assert!(found.contains_key(&id), "{id:?} is live but not archived");
+    }
+}
