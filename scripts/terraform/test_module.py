@@ -157,7 +157,7 @@ class Iam(unittest.TestCase):
         self.assertEqual(MODULE.local("backfill"), "${var.backfill_log_group_name != null}")
 
     def test_the_checkpoint_is_under_the_granted_prefix(self):
-        archive_rs = (ROOT / "lambda/src/archive.rs").read_text()
+        archive_rs = (ROOT / "lambda/src/archive/mod.rs").read_text()
         self.assertIn('"{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json"', archive_rs)
         self.assertIn('"{lead}cluster={cluster}/dt={}/hour={}/', archive_rs)
 

@@ -164,9 +164,13 @@ class Lease(unittest.TestCase):
         self.assertIn(f'default "{chart_default}" .Values.leaderElection.leaseName', helpers)
         catchup = (ROOT / "lambda/src/config.rs").read_text()
         emitter = (ROOT / "emitter/src/config.rs").read_text()
-        self.assertIn(f'env = "EVENTKEEPER_LEASE_NAME", default_value = "{chart_default}"', catchup)
-        self.assertIn(f'env = "EVENTKEEPER_LEASE_NAME", default_value = "{chart_default}"', emitter)
-        namespace = re.search(r'env = "EVENTKEEPER_LEASE_NAMESPACE",\s*default_value = "([^"]+)"', catchup).group(1)
+        # Both binaries take their defaults from the one definition in cli/src/settings.rs.
+        settings = (ROOT / "cli/src/settings.rs").read_text()
+        self.assertIn(f'pub const DEFAULT_LEASE_NAME: &str = "{chart_default}";', settings)
+        for config in (catchup, emitter):
+            self.assertIn('env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME', config)
+            self.assertIn("lease_namespace_or_default(", config)
+        namespace = re.search(r'pub const DEFAULT_LEASE_NAMESPACE: &str = "([^"]+)";', settings).group(1)
         self.assertIn(f"`{namespace}`", MODULE.variable("lease_namespace")["description"])
         self.assertIn(f"`{chart_default}`", MODULE.variable("lease_name")["description"])
 
