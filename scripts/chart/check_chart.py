@@ -739,7 +739,8 @@ def check_alert_rules(promql_python: str, docs: list[dict]) -> None:
     assert parse.returncode == 0, f"PromQL does not parse: {parse.stderr.strip()[-400:]}"
     for rule in rules:
         for name in re.findall(r"\b(eventkeeper_[a-z_]+)\b", rule["expr"]):
-            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            # OpenMetrics names a counter's family without its `_total` sample suffix.
+            family = re.sub(r"_(bucket|sum|count|total)$", "", name)
             assert name in exported or family in exported, f"{rule['alert']}: {name} is not exported ({sorted(exported)})"
     assert re.search(r'^eventkeeper_api_errors_total\{class="forbidden"\} ', LEADER_METRICS[0], re.M), \
         "the emitter exports no eventkeeper_api_errors_total{class=\"forbidden\"} series"
@@ -828,9 +829,13 @@ def check_lease_for_any_release() -> None:
     Role, the emitter's environment and the catch-up RBAC agree on it."""
     emitter_rs = (REPO / "emitter" / "src" / "config.rs").read_text()
     catchup_rs = (REPO / "lambda" / "src" / "config.rs").read_text()
+    settings_rs = (REPO / "cli" / "src" / "settings.rs").read_text()
+    # Both binaries take the default from the one definition in the cli crate.
+    assert f'pub const DEFAULT_LEASE_NAME: &str = "{DEFAULT_LEASE}";' in settings_rs, \
+        "cli/src/settings.rs's default Lease name is not " + DEFAULT_LEASE
     for source in (emitter_rs, catchup_rs):
-        assert re.search(r'env = "EVENTKEEPER_LEASE_NAME", default_value = "' + DEFAULT_LEASE + '"', source), \
-            "the emitter's or the catch-up's default Lease name is not " + DEFAULT_LEASE
+        assert 'env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME' in source, \
+            "the emitter's or the catch-up's Lease name does not default to DEFAULT_LEASE_NAME"
     for release in ("prod-events", "eventkeeper-2"):
         docs = documents(render({"clusterName": CLUSTER, "catchUpAccess": {"enabled": True}}, name=release))
         env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
