@@ -164,7 +164,10 @@ impl Soak {
         // Built before the clock starts, not during the first catch-up step.
         workspace_binary("eventkeeper-catchup", "eventkeeper-catchup");
         wire::create_bucket(&moto.url, BUCKET);
-        let sim = SimProcess::start(&[
+        // A watch cache: the "real 410" fault needs a history window counted in changes that the
+        // emitter can fall behind, and the emitter only turns ready after an event or a bookmark
+        // (issue 14's open readiness gap in a cluster without a watch cache).
+        let sim = SimProcess::start_with_watch_cache(&[
             "--clock-speed",
             &knobs.clock_speed.to_string(),
             "--watch-history",
