@@ -1,5 +1,5 @@
-# The catch-up Lambda: packaging with cargo-lambda, a run under the Runtime API emulator, the
-# demo, and its benchmark.
+# The catch-up Lambda: its zips (with the notifier's), a run under the Runtime API emulator
+# (cargo-lambda), the demo, and its benchmark.
 
 $(eval $(call venv,cargo-lambda,'cargo-lambda>=1.8'))
 CARGO_LAMBDA_BIN := $(TOOLS)/cargo-lambda/bin
@@ -7,20 +7,13 @@ LAMBDA_TARGET_DIR := $(CURDIR)/target/lambda
 
 .PHONY: lambda-zip lambda-invoke-check demo bench-catchup
 
-# Zips for provided.al2023 in target/lambda/eventkeeper-catchup/bootstrap.zip (x86_64) and
-# target/lambda/arm64/... when the aarch64 standard library can be installed.
-lambda-zip: $(TOOLS)/cargo-lambda/.installed
-	PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
-	  cargo lambda build --release --bin eventkeeper-catchup --output-format zip \
-	  --lambda-dir $(LAMBDA_TARGET_DIR)/x86_64
-	@if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then \
-	  PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
-	    cargo lambda build --release --arm64 --bin eventkeeper-catchup --output-format zip \
-	    --lambda-dir $(LAMBDA_TARGET_DIR)/arm64; \
-	else \
-	  echo "lambda-zip: SKIPPED arm64: rustup cannot install aarch64-unknown-linux-gnu here"; \
-	fi
-	@ls -l $(LAMBDA_TARGET_DIR)/*/eventkeeper-catchup/bootstrap.zip
+# The Lambda zips exactly as the release builds them (static musl binaries, one `bootstrap` per
+# zip): target/dist/release/eventkeeper-{catchup,notify}-VERSION-linux-ARCH.zip, for the
+# Terraform modules' lambda_zip_path. LAMBDA_ARCHES=amd64 for one architecture.
+LAMBDA_ARCHES ?= amd64 arm64
+
+lambda-zip: $(TOOLS)/zig/.installed
+	PATH="$(TOOLS)/zig/bin:$$PATH" DIST=$(DIST_DIR) scripts/release/build.sh lambda $(LAMBDA_ARCHES)
 
 lambda-invoke-check: $(TOOLS)/cargo-lambda/.installed
 	PATH=$(CARGO_LAMBDA_BIN):$$PATH bash scripts/lambda/invoke_check.sh

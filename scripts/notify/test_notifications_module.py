@@ -75,6 +75,31 @@ class Function(unittest.TestCase):
         self.assertEqual(on_failure["destination"], "${aws_sqs_queue.dead_letters.arn}")
 
 
+class Artifact(unittest.TestCase):
+    """The module works from a remote source: the code is the released zip or an S3 mirror of
+    it, never a path into this repository."""
+
+    def test_nothing_points_into_the_repository(self):
+        self.assertIsNone(MODULE.variable("lambda_zip_path")["default"])
+        self.assertNotIn("target/", MODULE.text())
+        self.assertNotIn("../..", MODULE.text())
+        function = MODULE.resource("aws_lambda_function", "notify")
+        self.assertEqual(function["filename"], "${var.lambda_zip_path}")
+        self.assertEqual(function["s3_bucket"], "${var.lambda_s3_bucket}")
+        self.assertEqual(function["s3_key"], "${var.lambda_s3_key}")
+        self.assertEqual(function["s3_object_version"], "${var.lambda_s3_object_version}")
+        self.assertIn("eventkeeper-notify-VERSION-linux-", MODULE.variable("lambda_zip_path")["description"])
+
+    def test_a_missing_artifact_is_one_message_at_plan_time(self):
+        conditions = [p["condition"] for p in
+                      MODULE.resource("aws_lambda_function", "notify")["lifecycle"][0]["precondition"]]
+        self.assertIn("${(var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)}",
+                      conditions)
+
+    def test_no_deprecated_region_name(self):
+        self.assertNotIn("aws_region.current.name", MODULE.text())
+
+
 class Table(unittest.TestCase):
     def test_on_demand_encrypted_recoverable_with_ttl(self):
         table = MODULE.resource("aws_dynamodb_table", "state")

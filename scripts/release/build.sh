@@ -8,8 +8,16 @@
 #                                                     architecture, as a manifest list, saved as an
 #                                                     OCI layout in target/dist/image/oci (tag VERSION)
 #   scripts/release/build.sh version                  the workspace version (Cargo.toml)
-#   scripts/release/build.sh lambda ARCH...           the catch-up's Lambda zips (cargo-lambda),
-#                                                     as release/eventkeeper-catchup-VERSION-linux-ARCH.zip
+#   scripts/release/build.sh lambda ARCH...           static catch-up and notifier binaries, packed
+#                                                     as Lambda zips (provided.al2023: one `bootstrap`):
+#                                                     release/eventkeeper-{catchup,notify}-VERSION-linux-ARCH.zip
+#   scripts/release/build.sh plugin ARCH...           static kubectl-eventkeeper binaries, packed as
+#                                                     release/kubectl-eventkeeper-VERSION-linux-ARCH.tar.gz,
+#                                                     and the krew manifest release/eventkeeper.yaml
+#   scripts/release/build.sh pack-lambda ARCH... and pack-plugin ARCH...
+#                                                     the packing steps alone, from binaries staged in
+#                                                     target/dist/stage/linux-ARCH/ (what `lambda` and
+#                                                     `plugin` run after building; tested offline)
 #   scripts/release/build.sh module                   release/eventkeeper-terraform-module-VERSION.tar.gz
 #   scripts/release/build.sh chart DIGEST             the chart with version = appVersion = VERSION
 #                                                     and image.digest = DIGEST, packaged as
@@ -29,6 +37,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIST=${DIST:-target/dist}
 CONTEXT=$DIST/image-context
+STAGE=$DIST/stage
+LAMBDAS=(eventkeeper-catchup eventkeeper-notify)
+PLUGIN=kubectl-eventkeeper
 IMAGE_NAME=eventkeeper-emitter
 STORAGE=${BUILDAH_STORAGE:-$(realpath -m "$DIST")/buildah}
 # buildah needs root here (chroot isolation); CI runners give it through passwordless sudo.
@@ -47,6 +58,31 @@ rust_target() {
     esac
 }
 
+# Static musl binaries for every architecture: zig cross-compiles the C code, no emulation.
+target_installable() {
+    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$2" \
+        && ! rustup target add "$2" >/dev/null 2>&1; then
+        skip_or_fail "$1: rustup cannot install the $2 standard library here"
+        return 1
+    fi
+}
+
+# Builds BIN... for ARCH once (one cargo invocation) and stages them in $STAGE/linux-ARCH/.
+stage_static() {
+    local arch=$1 target bin
+    shift
+    target=$(rust_target "$arch")
+    target_installable "$arch" "$target" || return 1
+    scripts/chart/build-static.sh "$target" "$@"
+    for bin in "$@"; do
+        install -D -m 0555 "${CARGO_TARGET_DIR:-target}/$target/release/$bin" "$STAGE/linux-$arch/$bin"
+    done
+}
+
+staged() {
+    [[ -x "$STAGE/linux-$1/$2" ]] || die "no $2 staged for $1 in $STAGE/linux-$1 (build it first)"
+}
+
 skip_or_fail() {
     if [[ "${RELEASE_REQUIRE_ALL_ARCHES:-0}" == 1 ]]; then
         die "$1"
@@ -59,12 +95,8 @@ cmd_binaries() {
     for arch in "$@"; do
         local target bin
         target=$(rust_target "$arch")
-        if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target" \
-            && ! rustup target add "$target" >/dev/null 2>&1; then
-            skip_or_fail "$arch: rustup cannot install the $target standard library here"
-            continue
-        fi
-        scripts/chart/build-static.sh "$target"
+            target_installable "$arch" "$target" || continue
+        scripts/chart/build-static.sh "$target" eventkeeper-emitter
         bin="${CARGO_TARGET_DIR:-target}/$target/release/eventkeeper-emitter"
         install -D -m 0555 "$bin" "$CONTEXT/linux-$arch/eventkeeper-emitter"
     done
@@ -109,24 +141,79 @@ cmd_version() { version; }
 
 cmd_lambda() {
     (($# > 0)) || die "lambda: name at least one architecture"
-    local v arch flag
+    local arch built=()
+    for arch in "$@"; do
+        stage_static "$arch" "${LAMBDAS[@]}" && built+=("$arch")
+    done
+    ((${#built[@]} == 0)) || cmd_pack_lambda "${built[@]}"
+}
+
+# A provided.al2023 function is a zip whose `bootstrap` is the executable; fixed timestamps and
+# modes make the zip (and its SHA256SUMS line) reproducible.
+cmd_pack_lambda() {
+    (($# > 0)) || die "pack-lambda: name at least one architecture"
+    local v arch bin out
     v=$(version)
     mkdir -p "$DIST/release"
     for arch in "$@"; do
-        case "$arch" in
-            amd64) flag=() ;;
-            arm64) flag=(--arm64) ;;
-            *) die "unknown architecture '$arch' (amd64 or arm64)" ;;
-        esac
-        if [[ "$arch" == arm64 ]] && ! rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
-            skip_or_fail "lambda $arch: rustup cannot install aarch64-unknown-linux-gnu here"
-            continue
-        fi
-        CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/lambda cargo lambda build --release --locked \
-            "${flag[@]}" --bin eventkeeper-catchup --output-format zip --lambda-dir "$DIST/lambda/$arch"
-        cp "$DIST/lambda/$arch/eventkeeper-catchup/bootstrap.zip" \
-            "$DIST/release/eventkeeper-catchup-$v-linux-$arch.zip"
+        for bin in "${LAMBDAS[@]}"; do
+            staged "$arch" "$bin"
+            out=$DIST/release/$bin-$v-linux-$arch.zip
+            python3 - "$STAGE/linux-$arch/$bin" "$out" <<'PY'
+import sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
+info.external_attr = 0o100755 << 16
+info.compress_type = zipfile.ZIP_DEFLATED
+with open(src, "rb") as f, zipfile.ZipFile(out, "w") as z:
+    z.writestr(info, f.read(), compresslevel=9)
+PY
+            echo "$out"
+        done
     done
+}
+
+cmd_plugin() {
+    (($# > 0)) || die "plugin: name at least one architecture"
+    local arch built=()
+    for arch in "$@"; do
+        stage_static "$arch" "$PLUGIN" && built+=("$arch")
+    done
+    ((${#built[@]} == 0)) || cmd_pack_plugin "${built[@]}"
+}
+
+# One tarball per architecture (the binary and LICENSE, as krew installs it) and the krew
+# manifest with each tarball's URL and SHA-256.
+cmd_pack_plugin() {
+    (($# > 0)) || die "pack-plugin: name at least one architecture"
+    local v arch out sums=()
+    v=$(version)
+    mkdir -p "$DIST/release"
+    for arch in "$@"; do
+        staged "$arch" "$PLUGIN"
+        out=$DIST/release/$PLUGIN-$v-linux-$arch.tar.gz
+        cp LICENSE "$STAGE/linux-$arch/LICENSE"
+        tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+            -czf "$out" -C "$STAGE/linux-$arch" "$PLUGIN" LICENSE
+        sums+=("$arch=$(sha256sum "$out" | cut -d' ' -f1)")
+        echo "$out"
+    done
+    python3 - plugins/eventkeeper.yaml "$DIST/release/eventkeeper.yaml" "$v" "${sums[@]}" <<'PY'
+import re, sys
+template, out, version, *sums = sys.argv[1:]
+text = open(template).read()
+values = {"VERSION": version}
+for pair in sums:
+    arch, digest = pair.split("=", 1)
+    values[f"SHA256_LINUX_{arch.upper()}"] = digest
+text = re.sub(r"(?m)^#.*\n", "", text)
+missing = sorted(set(re.findall(r"\$\{([A-Z0-9_]+)\}", text)) - values.keys())
+if missing:
+    # A manifest naming an architecture without its archive would fail every krew install there.
+    sys.exit(f"release-build: plugin: no archive for {', '.join(missing)}: build every architecture")
+open(out, "w").write(re.sub(r"\$\{([A-Z0-9_]+)\}", lambda m: values[m.group(1)], text))
+PY
+    echo "$DIST/release/eventkeeper.yaml"
 }
 
 cmd_module() {
@@ -180,6 +267,7 @@ cmd_sums() {
 }
 
 case "${1:-}" in
-    binaries | image | version | lambda | module | chart | sums) sub=$1; shift; "cmd_$sub" "$@" ;;
-    *) die "usage: $0 binaries ARCH... | image VERSION REVISION | version | lambda ARCH... | module | chart DIGEST | sums DIR" ;;
+    binaries | image | version | lambda | plugin | pack-lambda | pack-plugin | module | chart | sums)
+        sub=${1//-/_}; shift; "cmd_$sub" "$@" ;;
+    *) die "usage: $0 binaries ARCH... | image VERSION REVISION | version | lambda ARCH... | plugin ARCH... | pack-lambda ARCH... | pack-plugin ARCH... | module | chart DIGEST | sums DIR" ;;
 esac

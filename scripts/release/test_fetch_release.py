@@ -31,9 +31,10 @@ class FetchRelease(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp(prefix="fetch-release-"))
         self.served = self.tmp / "served" / f"v{VERSION}"
         self.served.mkdir(parents=True)
-        for arch in ("amd64", "arm64"):
-            (self.served / f"eventkeeper-catchup-{VERSION}-linux-{arch}.zip").write_bytes(
-                f"zip for {arch}".encode() * 100)
+        for function in ("catchup", "notify"):
+            for arch in ("amd64", "arm64"):
+                (self.served / f"eventkeeper-{function}-{VERSION}-linux-{arch}.zip").write_bytes(
+                    f"{function} zip for {arch}".encode() * 100)
         (self.served / f"eventkeeper-terraform-module-{VERSION}.tar.gz").write_bytes(b"module")
         subprocess.run([str(BUILD), "sums", str(self.served)], check=True, stdout=subprocess.DEVNULL)
         handler = functools.partial(Quiet, directory=str(self.tmp / "served"))
@@ -59,7 +60,8 @@ class FetchRelease(unittest.TestCase):
     def test_downloads_and_verifies_both_architectures(self) -> None:
         result = self.fetch()
         self.assertEqual(result.returncode, 0, result.stderr)
-        expected = [f"eventkeeper-catchup-{VERSION}-linux-{a}.zip" for a in ("amd64", "arm64")]
+        expected = [f"eventkeeper-{f}-{VERSION}-linux-{a}.zip"
+                    for f in ("catchup", "notify") for a in ("amd64", "arm64")]
         self.assertEqual(self.zips_kept(), expected)
         self.assertEqual([Path(l).name for l in result.stdout.split()], expected)
         for name in expected:
@@ -68,7 +70,19 @@ class FetchRelease(unittest.TestCase):
     def test_a_v_prefixed_version_is_accepted(self) -> None:
         result = self.fetch(version=f"v{VERSION}", EVENTKEEPER_ARCHES="arm64")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(self.zips_kept(), [f"eventkeeper-catchup-{VERSION}-linux-arm64.zip"])
+        self.assertEqual(self.zips_kept(), [f"eventkeeper-catchup-{VERSION}-linux-arm64.zip",
+                                            f"eventkeeper-notify-{VERSION}-linux-arm64.zip"])
+
+    def test_the_catch_up_alone_when_notifications_are_not_used(self) -> None:
+        result = self.fetch(EVENTKEEPER_FUNCTIONS="catchup", EVENTKEEPER_ARCHES="amd64")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.zips_kept(), [f"eventkeeper-catchup-{VERSION}-linux-amd64.zip"])
+
+    def test_an_unknown_function_is_refused(self) -> None:
+        result = self.fetch(EVENTKEEPER_FUNCTIONS="catchup emitter")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("unknown function 'emitter'", result.stderr)
+        self.assertEqual(self.zips_kept(), [])
 
     def test_a_tampered_zip_is_refused_and_not_kept(self) -> None:
         (self.served / f"eventkeeper-catchup-{VERSION}-linux-amd64.zip").write_bytes(b"tampered")

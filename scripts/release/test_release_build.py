@@ -1,17 +1,22 @@
 """The release's offline build steps, run through scripts/release/build.sh exactly as
 .github/workflows/release.yml runs them: the chart packaged with the pushed image's digest and
-rendered by the real Helm engine, the Terraform module archive, SHA256SUMS.
+rendered by the real Helm engine, the Terraform module archive, the Lambda zips and the kubectl
+plugin's tarballs and krew manifest (packed from staged binaries: the release builds those with
+the same script), SHA256SUMS.
 
 Needs helm-python-sdk (run with the chart-helm venv's Python: `make release-check`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import subprocess
 import tarfile
 import tempfile
 import unittest
+import zipfile
 from pathlib import Path
 
 import helm_python as hp
@@ -52,6 +57,69 @@ class ReleaseBuild(unittest.TestCase):
                        if d and d.get("kind") == "Deployment"]
         image = deployments[0]["spec"]["template"]["spec"]["containers"][0]["image"]
         self.assertEqual(image, f"ghcr.io/eventkeeper/eventkeeper-emitter@{DIGEST}")
+
+    def stage(self, arch: str, *names: str) -> dict[str, bytes]:
+        staged = {}
+        for name in names:
+            path = self.dist / "stage" / f"linux-{arch}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged[name] = f"#!/bin/sh\necho {name} {arch}\n".encode()
+            path.write_bytes(staged[name])
+            path.chmod(0o555)
+        return staged
+
+    def test_lambda_zips_hold_one_executable_bootstrap_per_function_and_arch(self) -> None:
+        staged = {arch: self.stage(arch, "eventkeeper-catchup", "eventkeeper-notify") for arch in ("amd64", "arm64")}
+        out = [Path(p) for p in self.build("pack-lambda", "amd64", "arm64").stdout.split()]
+        v = self.version()
+        self.assertEqual(sorted(p.name for p in out), sorted(
+            f"eventkeeper-{f}-{v}-linux-{a}.zip" for f in ("catchup", "notify") for a in ("amd64", "arm64")))
+        for path in out:
+            function, arch = path.name.split("-")[1], path.name.rsplit("-", 1)[1].removesuffix(".zip")
+            with zipfile.ZipFile(path) as z:
+                self.assertEqual(z.namelist(), ["bootstrap"])
+                info = z.getinfo("bootstrap")
+                self.assertTrue(stat.S_IMODE(info.external_attr >> 16) & 0o111, "bootstrap not executable")
+                self.assertEqual(z.read("bootstrap"), staged[arch][f"eventkeeper-{function}"])
+        # Reproducible: packing again gives the same bytes, so SHA256SUMS is stable.
+        first = {p: p.read_bytes() for p in out}
+        self.build("pack-lambda", "amd64", "arm64")
+        self.assertEqual(first, {p: p.read_bytes() for p in out})
+
+    def test_a_function_not_staged_is_an_error(self) -> None:
+        self.stage("amd64", "eventkeeper-catchup")
+        result = self.build("pack-lambda", "amd64", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("no eventkeeper-notify staged for amd64", result.stderr)
+
+    def test_plugin_tarballs_and_the_krew_manifest_agree(self) -> None:
+        for arch in ("amd64", "arm64"):
+            self.stage(arch, "kubectl-eventkeeper")
+        out = [Path(p) for p in self.build("pack-plugin", "amd64", "arm64").stdout.split()]
+        v = self.version()
+        tarballs = {p.name: p for p in out if p.name.endswith(".tar.gz")}
+        self.assertEqual(sorted(tarballs), [f"kubectl-eventkeeper-{v}-linux-{a}.tar.gz" for a in ("amd64", "arm64")])
+        for path in tarballs.values():
+            with tarfile.open(path) as tar:
+                self.assertEqual(sorted(tar.getnames()), ["LICENSE", "kubectl-eventkeeper"])
+                self.assertTrue(tar.getmember("kubectl-eventkeeper").mode & 0o111)
+        manifest = yaml.safe_load((self.dist / "release" / "eventkeeper.yaml").read_text())
+        self.assertEqual(manifest["kind"], "Plugin")
+        self.assertEqual(manifest["metadata"]["name"], "eventkeeper")
+        self.assertEqual(manifest["spec"]["version"], f"v{v}")
+        for platform in manifest["spec"]["platforms"]:
+            arch = platform["selector"]["matchLabels"]["arch"]
+            name = f"kubectl-eventkeeper-{v}-linux-{arch}.tar.gz"
+            self.assertEqual(platform["uri"],
+                             f"https://github.com/eventkeeper/eventkeeper/releases/download/v{v}/{name}")
+            self.assertEqual(platform["sha256"], hashlib.sha256(tarballs[name].read_bytes()).hexdigest())
+            self.assertEqual(platform["bin"], "kubectl-eventkeeper")
+
+    def test_a_krew_manifest_missing_an_architecture_is_refused(self) -> None:
+        self.stage("amd64", "kubectl-eventkeeper")
+        result = self.build("pack-plugin", "amd64", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("no archive for SHA256_LINUX_ARM64", result.stderr)
 
     def test_a_malformed_digest_is_refused(self) -> None:
         result = self.build("chart", "latest", check=False)

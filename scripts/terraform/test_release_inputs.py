@@ -89,8 +89,10 @@ class LambdaArtifact(unittest.TestCase):
     def test_the_released_zip_names_are_the_ones_fetch_release_downloads(self):
         fetch = (ROOT / "scripts/fetch-release.sh").read_text()
         build = (ROOT / "scripts/release/build.sh").read_text()
-        self.assertIn("name=eventkeeper-catchup-$version-linux-$arch.zip", fetch)
-        self.assertIn('"$DIST/release/eventkeeper-catchup-$v-linux-$arch.zip"', build)
+        self.assertIn("name=eventkeeper-$function-$version-linux-$arch.zip", fetch)
+        self.assertIn('EVENTKEEPER_FUNCTIONS:-catchup notify', fetch)
+        self.assertIn("LAMBDAS=(eventkeeper-catchup eventkeeper-notify)", build)
+        self.assertIn("out=$DIST/release/$bin-$v-linux-$arch.zip", build)
         self.assertIn("scripts/fetch-release.sh VERSION", MODULE.variable("lambda_zip_path")["description"])
 
     @NEEDS_TERRAFORM

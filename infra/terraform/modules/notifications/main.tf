@@ -1,6 +1,6 @@
 # The notifier: a CloudWatch Logs subscription on the events log group invokes the function
-# (notify/, `make notify-lambda-zip`) with batches of records; it keeps each group's state in
-# DynamoDB, sends to the destinations and dead-letters what fails.
+# (notify/; the released zip, or `make lambda-zip` from a clone) with batches of records; it
+# keeps each group's state in DynamoDB, sends to the destinations and dead-letters what fails.
 #
 # A log group accepts at most two subscription filters. When the events log group already has
 # two, see docs/notifications.md ("Two subscription filters per log group").
@@ -10,12 +10,10 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
-
-  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../../../../target/lambda/${var.architecture}/eventkeeper-notify/bootstrap.zip")
-  log_group_arn   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.events_log_group_name}"
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.id
+  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.events_log_group_name}"
 
   # The IAM actions the function's code calls, by resource; generated from notify/src/iam.rs.
   iam_actions = jsondecode(file("${path.module}/iam-actions.json"))
@@ -77,17 +75,20 @@ resource "aws_cloudwatch_log_group" "lambda" {
 }
 
 resource "aws_lambda_function" "notify" {
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step the project's build (cargo-lambda zip) does not have; the zip's hash is tracked by source_code_hash.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step the project's release build does not have; the zip's hash is tracked by source_code_hash.
   #checkov:skip=CKV_AWS_117:The notifier calls only AWS APIs and HTTPS webhooks; it needs no VPC.
   function_name = var.name
   description   = "eventkeeper notifier: Kubernetes Events from ${var.events_log_group_name} to people"
   role          = aws_iam_role.notify.arn
 
-  filename         = local.lambda_zip_path
-  source_code_hash = filebase64sha256(local.lambda_zip_path)
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = [var.architecture]
+  filename          = var.lambda_zip_path
+  source_code_hash  = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
+  s3_bucket         = var.lambda_s3_bucket
+  s3_key            = var.lambda_s3_key
+  s3_object_version = var.lambda_s3_object_version
+  runtime           = "provided.al2023"
+  handler           = "bootstrap"
+  architectures     = [var.architecture]
 
   memory_size                    = var.lambda_memory_mb
   timeout                        = var.lambda_timeout_seconds
@@ -114,6 +115,14 @@ resource "aws_lambda_function" "notify" {
   tags = var.tags
 
   depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.notify]
+
+  lifecycle {
+    # Checked at plan time, before anything is created.
+    precondition {
+      condition     = (var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)
+      error_message = "Give the notifier's code in exactly one way: lambda_zip_path (the released zip: scripts/fetch-release.sh VERSION downloads and verifies it), or lambda_s3_bucket and lambda_s3_key (your mirror of it)."
+    }
+  }
 }
 
 # A batch whose invocation fails (state store down, a claim held elsewhere, a dead-letter queue

@@ -100,9 +100,37 @@ variable "kms_key_arn" {
 }
 
 variable "lambda_zip_path" {
-  description = "The function's zip (make notify-lambda-zip). null: target/lambda/ARCH/eventkeeper-notify/bootstrap.zip in this repository."
+  description = "Path of the notifier's released zip for `architecture`: `scripts/fetch-release.sh VERSION` downloads `eventkeeper-notify-VERSION-linux-<amd64|arm64>.zip` from the GitHub release and verifies it against SHA256SUMS (arm64 for `architecture = \"arm64\"`, amd64 for `x86_64`). Set this, or `lambda_s3_bucket` and `lambda_s3_key`."
   type        = string
   default     = null
+}
+
+variable "lambda_s3_bucket" {
+  description = "Bucket of an S3 copy of the released zip (organisations that mirror artifacts), with `lambda_s3_key`; instead of `lambda_zip_path`. Same region as the function."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_key" {
+  description = "Key of the released zip in `lambda_s3_bucket`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.lambda_s3_key == null) == (var.lambda_s3_bucket == null)
+    error_message = "lambda_s3_bucket and lambda_s3_key go together."
+  }
+}
+
+variable "lambda_s3_object_version" {
+  description = "Version of the zip's S3 object (versioned buckets): a new version updates the function. null: the latest, and Terraform does not see a new upload under the same key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_object_version == null || var.lambda_s3_key != null
+    error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
+  }
 }
 
 variable "architecture" {

@@ -2,8 +2,9 @@
 # Secrets Manager), Teams (URL in an SSM SecureString), the module's SNS topic and the default
 # EventBridge bus, with a customer managed key for everything it stores.
 #
-#   make notify-lambda-zip
+#   scripts/fetch-release.sh 0.1.0      # the released zips, verified against SHA256SUMS
 #   terraform init && terraform apply -var cluster_name=my-cluster \
+#     -var lambda_zip_path=eventkeeper-0.1.0/eventkeeper-notify-0.1.0-linux-amd64.zip \
 #     -var slack_secret_arn=arn:aws:secretsmanager:... -var teams_parameter_arn=arn:aws:ssm:...
 
 terraform {
@@ -29,6 +30,11 @@ variable "region" {
 
 variable "cluster_name" {
   description = "The EKS cluster whose Events are notified."
+  type        = string
+}
+
+variable "lambda_zip_path" {
+  description = "The released amd64 zip: scripts/fetch-release.sh VERSION writes eventkeeper-VERSION/eventkeeper-notify-VERSION-linux-amd64.zip."
   type        = string
 }
 
@@ -82,6 +88,7 @@ module "notifications" {
   events_log_group_name = "/aws/containerinsights/${var.cluster_name}/application"
   field_prefix          = "log_processed."
   architecture          = "x86_64"
+  lambda_zip_path       = var.lambda_zip_path
   kms_key_arn           = aws_kms_key.notify.arn
 
   destinations = [
