@@ -9,11 +9,13 @@
 //! - `backfill/`: the emitter's Lease → (emitter down) list → normalise → PutLogEvents batches →
 //!   checkpoint on the Lease; the batches, the CloudWatch sink, the envelope and the Lease
 //!   hand-off policy;
-//! - `cluster/`: reaching the API server (EKS token, kubeconfig).
+//! - `cluster/`: reaching the API server (EKS token, kubeconfig);
+//! - `app`: the binary's wiring (clients, CLI run or Lambda invocations, EMF, exit codes).
 //!
 //! See `docs/catchup.md`. Modules are private: the binary uses what is re-exported here, and
 //! tests reach the internals through the `testing` feature.
 
+pub mod app;
 mod archive;
 mod backfill;
 mod cluster;
