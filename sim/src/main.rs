@@ -112,6 +112,15 @@ struct Cli {
     /// Fault: start paused (requests wait, watches send nothing) until POST /_sim/faults.
     #[arg(long, env = "EVENTKEEPER_SIM_PAUSED")]
     paused: bool,
+    /// Log format on stderr: `text` for people (the default here: the simulator runs on a
+    /// developer's terminal), `json` for machines, as the emitter and the catch-up offer.
+    #[arg(
+        long,
+        env = "EVENTKEEPER_SIM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, env = "EVENTKEEPER_SIM_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
@@ -205,7 +214,7 @@ fn main() -> ExitCode {
         Ok(cfg) => cfg,
         Err(error) => return bad_config(format!("{error:#}")),
     };
-    init_logs(LogFormat::Text, &cli.log_level);
+    init_logs(cli.log_format, &cli.log_level);
     run_async(async {
         match run(cfg, cli.kubeconfig_out).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -794,6 +794,38 @@ async fn bad_flags_exit_64() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_eventkeeper-sim"))
+        .args(["--log-format", "xml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}
+
+/// `--log-format json` gives one JSON object per stderr line, as the emitter's and catch-up's do;
+/// stdout keeps only the `listening on` line other programs wait for.
+#[tokio::test]
+async fn json_logs_on_stderr() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_eventkeeper-sim"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line)
+        .await
+        .unwrap();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().expect("a log line");
+    let log: serde_json::Value = serde_json::from_str(first).expect("a JSON log line");
+    assert_eq!(log["message"], "Simulator listening", "{first}");
+    assert_eq!(log["level"], "INFO");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
