@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: the fixtures, the real-event corpus, and record lines
-//! made from them by the production `normalise`.
+//! made from them by the production `normalise`; the real peers as processes; the one HTTP
+//! client every test uses.
 
+pub mod http;
 pub mod peers;
 pub mod tally;
 

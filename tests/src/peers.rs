@@ -2,7 +2,7 @@
 //! simulator (`eventkeeper-sim`), moto server (S3, EKS, STS, CloudWatch Logs) and the emitter
 //! (`eventkeeper-emitter`, for tests of other crates that run next to it).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -509,7 +509,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A minimal HTTP/1.1 request to a plain-HTTP server; returns status and body.
+/// One request to a plain-HTTP server (through [`crate::http`]); returns status and body.
 pub fn http_call(base: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
     send(base, method, path, body, &[]).unwrap_or_else(|e| panic!("{method} {base}{path}: {e}"))
 }
@@ -541,60 +541,10 @@ fn send(
     body: Option<&Value>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, String)> {
-    let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    let content_type = if body.is_some() {
-        "Content-Type: application/json\r\n"
-    } else {
-        ""
-    };
-    let host_line = if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        String::new()
-    } else {
-        format!("Host: {host}\r\n")
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\n{host_line}Connection: close\r\n{extra}{content_type}Content-Length: {}\r\n\r\n{payload}",
-        payload.len()
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
+    let mut all = headers.to_vec();
+    if body.is_some() {
+        all.push(("content-type", "application/json"));
     }
-    out
+    crate::http::call(base, method, path, &all, payload.as_bytes())
 }

@@ -1,12 +1,9 @@
-//! Helpers shared by the conformance tests: a raw HTTP client, watch-stream readers, external
-//! tools found through environment variables, and commands run with a time limit.
+//! Helpers shared by the conformance tests: the test support's HTTP client and watch-stream
+//! reader (from `eventkeeper-tests`), external tools found through environment variables, and
+//! commands run with a time limit.
 
 #![allow(dead_code)]
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Output;
@@ -51,111 +48,9 @@ pub fn kubectl() -> Option<PathBuf> {
     None
 }
 
-/// A response.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body[..self.body.len().min(500)])
-            )
-        })
-    }
-}
-
-/// One request with a body and headers, 10 s limit.
-pub async fn request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Reply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut b = http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let req = b
-        .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
-        .expect("request");
-    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
-        .await
-        .expect("request timed out")
-        .expect("request failed");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
-        .await
-        .expect("body timed out")
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-pub async fn get(url: &str) -> Reply {
-    request("GET", url, &[], None).await
-}
-
-pub async fn post_json(url: &str, body: &Value) -> Reply {
-    request(
-        "POST",
-        url,
-        &[("content-type", "application/json")],
-        Some(&body.to_string()),
-    )
-    .await
-}
-
-/// Reads a watch stream until `stop` says so, the server ends it, or `limit` passes; returns
-/// the events (parsed lines) and whether the server ended the stream.
-pub async fn watch_until(
-    url: &str,
-    limit: Duration,
-    mut stop: impl FnMut(&[Value]) -> bool,
-) -> (Vec<Value>, bool) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = http::Request::get(url)
-        .body(Full::new(Bytes::new()))
-        .expect("request");
-    let deadline = tokio::time::Instant::now() + limit;
-    let resp = tokio::time::timeout_at(deadline, client.request(req))
-        .await
-        .expect("watch request timed out")
-        .expect("watch request failed");
-    assert_eq!(resp.status(), 200, "watch status");
-    let mut body = resp.into_body();
-    let mut buf = Vec::new();
-    let mut events = Vec::new();
-    loop {
-        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return (events, false),
-            Ok(None) => return (events, true),
-            Ok(Some(f)) => f.expect("watch frame"),
-        };
-        if let Ok(data) = frame.into_data() {
-            buf.extend_from_slice(&data);
-            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=pos).collect();
-                let v: Value = serde_json::from_slice(&line).expect("watch line is JSON");
-                events.push(v);
-                if stop(&events) {
-                    return (events, false);
-                }
-            }
-        }
-    }
-}
+// Each test binary includes this module and uses part of it.
+#[allow(unused_imports)]
+pub use eventkeeper_tests::http::{get, post_json, request, watch_until};
 
 /// Runs a command with a time limit (kills it when over).
 pub async fn run(cmd: &mut tokio::process::Command, limit: Duration) -> Output {
