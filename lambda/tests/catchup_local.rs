@@ -267,3 +267,83 @@ fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
     );
     assert_exactly_once(dir.path(), &expected);
 }
+
+/// etcd serves keys in byte order: `kube-public/` < `kube-system/` < `kube/` < `kubea/` ('-' <
+/// '/' < 'a'), which a (namespace, name) sort does not give. Events of the first namespace the
+/// list passed are updated, then one of the last namespace, then the continue token expires: the
+/// catch-up must still archive every updated version (this run or the next), each version once.
+#[test]
+fn an_expired_continue_token_loses_no_update_to_a_key_already_passed() {
+    let sim = SimProcess::start(&["--continue-ttl", "5m"]);
+    sim.generate(json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "warningShare": 0.3,
+        "namespaces": ["kube", "kube-system", "kube-public", "kubea"]}));
+    let before = live_now(&sim);
+    let list: Value =
+        serde_json::from_str(&sim.admin("GET", "/api/v1/namespaces/kube-public/events", None))
+            .expect("list JSON");
+    let passed: Vec<Value> = list["items"].as_array().expect("items")[..3].to_vec();
+    let list: Value =
+        serde_json::from_str(&sim.admin("GET", "/api/v1/namespaces/kubea/events", None))
+            .expect("list JSON");
+    // Updated last, so its version is the newest: an inconsistent continuation would serve it
+    // and move the checkpoint past the kube-public updates, which it never saw.
+    let ahead = list["items"]
+        .as_array()
+        .expect("items")
+        .last()
+        .expect("a kubea Event")
+        .clone();
+    // Superseded before the list reached it: no list could show it (the emitter's watch does).
+    let ahead_original = (
+        ahead["metadata"]["uid"].as_str().expect("uid").to_owned(),
+        ahead["metadata"]["resourceVersion"]
+            .as_str()
+            .expect("rv")
+            .to_owned(),
+    );
+    // 100 ms a request, 5 Events a page: the list takes about 4 s, kube-public is its first page.
+    sim.faults(json!({"latencyMs": 100}));
+    let dir = tempfile::tempdir().expect("temp");
+    let child = catchup_command(&sim, dir.path())
+        .args(["--page-size", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // About a third of the way: kube-public, first in etcd's order, has been served.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    for mut event in passed.into_iter().chain([ahead]) {
+        let namespace = event["metadata"]["namespace"]
+            .as_str()
+            .expect("namespace")
+            .to_owned();
+        let name = event["metadata"]["name"].as_str().expect("name").to_owned();
+        event["message"] = json!("updated while the list ran");
+        event["count"] = json!(event["count"].as_u64().unwrap_or(1) + 1);
+        sim.admin(
+            "PUT",
+            &format!("/api/v1/namespaces/{namespace}/events/{name}"),
+            Some(&event),
+        );
+    }
+    sim.admin("POST", "/_sim/clock", Some(&json!({"advanceSeconds": 400})));
+    let output = child.wait_with_output().expect("wait");
+    assert_ok(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Continue token expired"),
+        "the list hit a 410: {stderr}"
+    );
+    let after = live_now(&sim);
+    assert_eq!(
+        after.difference(&before).count(),
+        4,
+        "four updated versions"
+    );
+    // The next scheduled run: whatever the first could not prove, it archives now.
+    sim.faults(json!({"latencyMs": 0}));
+    assert_ok(&catchup(&sim, dir.path(), &[]));
+    let mut every_listable_version: BTreeSet<_> = before.union(&after).cloned().collect();
+    every_listable_version.remove(&ahead_original);
+    assert_exactly_once(dir.path(), &every_listable_version);
+}
