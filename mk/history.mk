@@ -30,3 +30,12 @@ history-html-check: $(TOOLS)/chromium.checked $(TOOLS)/history-html/.installed $
 	  $(CARGO) test -p eventkeeper-history --locked --test html_chromium -- --ignored
 
 TEST_TARGETS += history-html-check
+
+# The saved-query checker's fixture of kills, evictions and node problems: the real emitter's
+# records of the Events in scripts/terraform/fixtures/kills-evictions-nodes.events.json, served
+# by the simulator. Review the diff (uids and resourceVersions are the simulator's, new each run).
+.PHONY: kills-fixture
+kills-fixture:
+	$(CARGO) build --locked -p eventkeeper-sim -p eventkeeper-emitter
+	$(PYTHON) scripts/terraform/fixtures/kills_evictions_nodes.py \
+	  $${CARGO_TARGET_DIR:-target}/debug/eventkeeper-sim $${CARGO_TARGET_DIR:-target}/debug/eventkeeper-emitter
