@@ -39,3 +39,11 @@ kills-fixture:
 	$(CARGO) build --locked -p eventkeeper-sim -p eventkeeper-emitter
 	$(PYTHON) scripts/terraform/fixtures/kills_evictions_nodes.py \
 	  $${CARGO_TARGET_DIR:-target}/debug/eventkeeper-sim $${CARGO_TARGET_DIR:-target}/debug/eventkeeper-emitter
+
+# Three simulated days of a 1,000-pod cluster's archive (simulator → real catch-up → moto S3),
+# then the release plugin's answer time for one pod and one namespace; see docs/performance.md.
+.PHONY: bench-history
+bench-history: $(TOOLS)/moto/.installed
+	EVENTKEEPER_MOTO_SERVER=$(MOTO_SERVER) bash scripts/bench/history.sh
+
+BENCH_TARGETS += bench-history
