@@ -161,142 +161,94 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
 /// always end `Complete`, so a cancelled or failed query cannot be had from moto alone).
 struct StatusRewriter {
     url: String,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl StatusRewriter {
-    fn start(upstream: &str, status: &'static str) -> Self {
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
+    async fn start(upstream: &str, status: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopping = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((client, _)) => {
-                        client.set_nonblocking(false).unwrap();
-                        let upstream = upstream.clone();
-                        std::thread::spawn(move || {
-                            let _ = relay(client, &upstream, status);
-                        });
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                    }
-                    Err(e) => panic!("proxy accept: {e}"),
-                }
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        relay(request, upstream.clone(), status)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
             }
         });
-        Self {
-            url,
-            stop,
-            thread: Some(thread),
-        }
+        Self { url, task }
     }
 }
 
 impl Drop for StatusRewriter {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.task.abort();
     }
 }
 
-/// One HTTP/1.1 message from `reader`: its head (request or status line and headers, without
-/// the blank line) and its body (by Content-Length, or de-chunked).
-fn read_message(reader: &mut impl std::io::BufRead) -> std::io::Result<(Vec<String>, Vec<u8>)> {
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end().to_owned();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let header = |name: &str| {
-        head.iter().skip(1).find_map(|h| {
-            let (k, v) = h.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    let mut body = Vec::new();
-    if let Some(length) = header("content-length") {
-        body.resize(length.parse().unwrap_or(0), 0);
-        reader.read_exact(&mut body)?;
-    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-                .unwrap_or(0);
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    Ok((head, body))
+/// Headers that belong to one hop, not to the message.
+fn end_to_end_header(name: &str) -> bool {
+    !matches!(
+        name,
+        "host" | "content-length" | "connection" | "transfer-encoding"
+    )
 }
 
-/// `head` with a new Content-Length and `Connection: close` (one exchange per connection).
-fn write_message(
-    out: &mut impl std::io::Write,
-    head: &[String],
-    body: &[u8],
-) -> std::io::Result<()> {
-    let mut text = format!("{}\r\n", head[0]);
-    for h in &head[1..] {
-        let name = h
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if !matches!(
-            name.as_str(),
-            "content-length" | "transfer-encoding" | "connection"
-        ) {
-            text.push_str(&format!("{h}\r\n"));
-        }
-    }
-    text.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    out.write_all(text.as_bytes())?;
-    out.write_all(body)?;
-    out.flush()
-}
-
-fn relay(client: std::net::TcpStream, upstream: &str, status: &str) -> std::io::Result<()> {
-    let mut from_client = std::io::BufReader::new(client.try_clone()?);
-    let (head, body) = read_message(&mut from_client)?;
-    let get_results = head.iter().any(|h| {
-        h.to_ascii_lowercase().starts_with("x-amz-target:") && h.ends_with(".GetQueryResults")
-    });
-    let server = std::net::TcpStream::connect(upstream)?;
-    write_message(&mut &server, &head, &body)?;
-    let (answer_head, mut answer) = read_message(&mut std::io::BufReader::new(&server))?;
+async fn relay(
+    request: hyper::Request<hyper::body::Incoming>,
+    upstream: String,
+    status: &'static str,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| end_to_end_header(name.as_str()))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let reply = eventkeeper_tests::http::request(
+        parts.method.as_str(),
+        &format!("{upstream}{target}"),
+        &headers,
+        Some(std::str::from_utf8(&body).expect("the Logs API speaks JSON")),
+    )
+    .await;
+    let get_results = parts
+        .headers
+        .get("x-amz-target")
+        .is_some_and(|t| t.as_bytes().ends_with(b".GetQueryResults"));
+    let mut answer = reply.body.to_vec();
     if get_results {
-        let mut value: serde_json::Value = serde_json::from_slice(&answer)?;
+        let mut value: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         value["status"] = status.into();
-        answer = serde_json::to_vec(&value)?;
+        answer = serde_json::to_vec(&value).unwrap();
     }
-    write_message(&mut &client, &answer_head, &answer)
+    let mut response = hyper::Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        if end_to_end_header(name.as_str()) {
+            response = response.header(name, value);
+        }
+    }
+    Ok(response
+        .body(http_body_util::Full::new(answer.into()))
+        .unwrap())
 }
 
 /// A query someone cancelled ends the answer with exit status 7 and one line naming the query;
@@ -329,7 +281,7 @@ async fn a_cancelled_or_failed_query_is_a_one_line_error_with_its_exit_status() 
         ("Failed", 8, "ended \"Failed\""),
         ("Timeout", 8, "ended \"Timeout\""),
     ] {
-        let proxy = StatusRewriter::start(&moto.url, status);
+        let proxy = StatusRewriter::start(&moto.url, status).await;
         let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
         command
             .args(["events", "-n", "default", "--source", "cloudwatch"])
