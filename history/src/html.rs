@@ -18,7 +18,8 @@ pub const NORMAL_COLOUR: &str = "#1f77b4";
 /// Mark colour of any other type.
 pub const OTHER_COLOUR: &str = "#7f7f7f";
 
-const LABEL_WIDTH: f64 = 360.0;
+/// Width of the object labels left of the plot, in pixels.
+pub const LABEL_WIDTH: f64 = 360.0;
 const PLOT_WIDTH: f64 = 900.0;
 const ROW_HEIGHT: f64 = 22.0;
 const MARK_RADIUS: f64 = 6.0;
@@ -94,7 +95,7 @@ pub fn render(rows: &[Record], window: &Window, title: &str) -> String {
     let height = y + 30.0;
     let width = LABEL_WIDTH + PLOT_WIDTH + 20.0;
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\nbody{{font-family:sans-serif;margin:8px;background:#fff}}\ntext{{font-size:12px;fill:#222}}\n.group{{font-weight:bold}}\n.lane{{stroke:#ddd;stroke-width:1}}\n.axis{{fill:#666}}\n</style></head><body>\n<h1 style=\"font-size:16px\">{title}</h1>\n<p style=\"font-size:12px\"><span style=\"color:{WARNING_COLOUR}\">&#9679; Warning</span> &nbsp; <span style=\"color:{NORMAL_COLOUR}\">&#9679; Normal</span> &nbsp; {} to {} (UTC); hover a mark for its message.</p>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\">\n<text class=\"axis\" x=\"{LABEL_WIDTH}\" y=\"14\">{}</text>\n<text class=\"axis\" x=\"{:.0}\" y=\"14\" text-anchor=\"end\">{}</text>\n{body}</svg>\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\nbody{{font-family:sans-serif;margin:8px;background:#fff}}\ntext{{font-size:12px;fill:#222}}\n.group{{font-weight:bold}}\n.lane{{stroke:#ddd;stroke-width:1}}\n.axis{{fill:#666}}\n</style></head><body>\n<h1 style=\"font-size:16px\">{title}</h1>\n<p style=\"font-size:12px\"><span style=\"color:{WARNING_COLOUR}\">&#9679; Warning</span> &nbsp; <span style=\"color:{NORMAL_COLOUR}\">&#9679; Normal</span> &nbsp; {} to {} (UTC); hover a mark for its message.</p>\n<svg width=\"{width:.0}\" height=\"{height:.0}\">\n<text class=\"axis\" x=\"{LABEL_WIDTH}\" y=\"14\">{}</text>\n<text class=\"axis\" x=\"{:.0}\" y=\"14\" text-anchor=\"end\">{}</text>\n{body}</svg>\n</body></html>\n",
         window.from,
         window.to,
         window.from,

@@ -155,3 +155,154 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     let reported = stderr.lines().last().unwrap_or_default();
     assert!(reported.starts_with("partial answer: "), "{stderr}");
 }
+
+/// A one-purpose HTTP proxy on 127.0.0.1 in front of moto: it forwards every request and, in
+/// the answer to `GetQueryResults`, replaces the query's status with `status` (moto's queries
+/// always end `Complete`, so a cancelled or failed query cannot be had from moto alone).
+struct StatusRewriter {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StatusRewriter {
+    async fn start(upstream: &str, status: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        relay(request, upstream.clone(), status)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for StatusRewriter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Headers that belong to one hop, not to the message.
+fn end_to_end_header(name: &str) -> bool {
+    !matches!(
+        name,
+        "host" | "content-length" | "connection" | "transfer-encoding"
+    )
+}
+
+async fn relay(
+    request: hyper::Request<hyper::body::Incoming>,
+    upstream: String,
+    status: &'static str,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| end_to_end_header(name.as_str()))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let reply = eventkeeper_tests::http::request(
+        parts.method.as_str(),
+        &format!("{upstream}{target}"),
+        &headers,
+        Some(std::str::from_utf8(&body).expect("the Logs API speaks JSON")),
+    )
+    .await;
+    let get_results = parts
+        .headers
+        .get("x-amz-target")
+        .is_some_and(|t| t.as_bytes().ends_with(b".GetQueryResults"));
+    let mut answer = reply.body.to_vec();
+    if get_results {
+        let mut value: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        value["status"] = status.into();
+        answer = serde_json::to_vec(&value).unwrap();
+    }
+    let mut response = hyper::Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        if end_to_end_header(name.as_str()) {
+            response = response.header(name, value);
+        }
+    }
+    Ok(response
+        .body(http_body_util::Full::new(answer.into()))
+        .unwrap())
+}
+
+/// A query someone cancelled ends the answer with exit status 7 and one line naming the query;
+/// a query that failed or timed out is a failed source (8), naming its status and range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_or_failed_query_is_a_one_line_error_with_its_exit_status() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            MOTO_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(config)
+        .create_log_group()
+        .log_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+    for (status, code, says) in [
+        ("Cancelled", 7, "was cancelled"),
+        ("Failed", 8, "ended \"Failed\""),
+        ("Timeout", 8, "ended \"Timeout\""),
+    ] {
+        let proxy = StatusRewriter::start(&moto.url, status).await;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+        command
+            .args(["events", "-n", "default", "--source", "cloudwatch"])
+            .args(["--log-group", GROUP, "--since", "3h"])
+            .env("HOME", "/nonexistent");
+        for (key, value) in moto.env() {
+            command.env(key, value);
+        }
+        command.env("AWS_ENDPOINT_URL", &proxy.url);
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        drop(proxy);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{status}: {stderr}");
+        assert!(out.stdout.is_empty(), "{status}: no table is printed");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(says), "{status}: {stderr}");
+        assert!(
+            stderr.contains("query "),
+            "{status} names the query: {stderr}"
+        );
+    }
+}

@@ -256,3 +256,12 @@ fn why_report() {
     let rows = rows(Some("test"), Some("deployment/scenario-b"), false);
     check("why-deployment.txt", &why::render(&why::groups(&rows), now));
 }
+
+/// Every observation in every namespace as records: the golden input of the HTML timeline's
+/// browser check (`tests/html_chromium.rs`), which reads it back through the archive.
+#[test]
+fn json_of_every_version_in_every_namespace() {
+    let out = render_json(&rows(None, None, true));
+    assert_eq!(out.lines().count(), 7, "every observation");
+    check("events-all-versions.jsonl", &out);
+}

@@ -5,10 +5,11 @@ rows that answer its question.
 The records are the seed scenarios of docs/schema.md (what `convert` prints for
 tests/fixtures/seeds, checked current by core's tests) and fixtures/kills-evictions-nodes.jsonl:
 the reasons the seeds lack (failed probes, a liveness kill, a crash loop, a kernel OOM kill, an
-eviction, a NotReady node, a taint eviction, a preemption), written in the same shape, with
-messages as the kubelet, node controller, scheduler and node-problem-detector word them (the
-project's real-event corpus has several of them verbatim). A test below holds the fixture to
-schema v1.
+eviction, a NotReady node, a taint eviction, a preemption). That file is what the real emitter
+prints for the Events in fixtures/kills-evictions-nodes.events.json served by the simulator
+(`make kills-fixture` regenerates it), with messages as the kubelet, node controller, scheduler
+and node-problem-detector word them (the project's real-event corpus has several of them
+verbatim). Tests below hold the fixture to schema v1 and to its input.
 """
 
 import json
@@ -75,6 +76,21 @@ class TheFixtureIsSchemaV1(unittest.TestCase):
                 self.assertEqual(record["effectiveTime"], record[record["effectiveTimeField"]])
                 self.assertEqual(record["occurrences"], record.get("count", 1))
                 self.assertTrue(record["effectiveTime"].endswith("Z"))
+
+    def test_the_fixture_is_the_emitters_record_of_each_input_event(self):
+        events = json.loads((Path(__file__).parent / "fixtures/kills-evictions-nodes.events.json").read_text())
+        self.assertEqual(len(MORE), len(events))
+        derived = {"schemaVersion", "cluster", "origin", "originalApiVersion", "effectiveTime",
+                   "effectiveTimeField", "occurrences", "reporter"}
+        for record, event in zip(MORE, events):
+            with self.subTest(event=event["metadata"]["name"]):
+                self.assertEqual(record["origin"], "relist", "printed by the emitter's list")
+                as_event = {k: v for k, v in record.items() if k not in derived}
+                metadata = {k: v for k, v in as_event.pop("metadata").items()
+                            if k not in ("uid", "resourceVersion")}
+                expected = {k: v for k, v in event.items() if k not in ("apiVersion", "kind")}
+                self.assertEqual(metadata, expected.pop("metadata"))
+                self.assertEqual(as_event, expected)
 
     def test_the_fixture_adds_what_the_seeds_lack(self):
         self.assertFalse({"Unhealthy", "OOMKilling", "Evicted", "Preempted"} & {r["reason"] for r in SEEDS})
