@@ -157,7 +157,13 @@ pub fn call(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
+    // Callers give `http://host:port` or a bare `host:port` (the emitter's listen address).
+    let base = base.trim_end_matches('/');
+    let url = if base.contains("://") {
+        format!("{base}{path}")
+    } else {
+        format!("http://{base}{path}")
+    };
     let req = build(method, &url, headers, body);
     let answer = async {
         let resp = client().request(req).await.map_err(std::io::Error::other)?;
@@ -190,5 +196,51 @@ pub fn call(
         })
     } else {
         runtime().block_on(limited)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A server that answers each connection with one fixed chunked response.
+    fn answering(times: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(times) {
+                let mut stream = stream.expect("accept");
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                );
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_bare_address_and_a_url_reach_the_same_server() {
+        let addr = answering(2);
+        assert_eq!(
+            super::call(&addr, "GET", "/x", &[], b"").expect("bare"),
+            (201, "abcde".to_owned())
+        );
+        assert_eq!(
+            super::call(&format!("http://{addr}/"), "POST", "/x", &[], b"{}").expect("url"),
+            (201, "abcde".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_server_that_is_gone_is_an_error_not_a_panic() {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .to_string();
+        assert!(super::call(&addr, "GET", "/", &[], b"").is_err());
     }
 }
