@@ -3,7 +3,9 @@
 # into moto S3, release build. Prints wall time, peak RSS, and archive bytes per event against
 # the raw JSON the API returned. Servers listen on 127.0.0.1 and are stopped on exit.
 # EVENTS=1000000 for a large cluster; PROFILE=debug measures memory without a release build
-# (timings of a debug build mean nothing).
+# (timings of a debug build mean nothing); CATCHUP_BIN=path measures another build of the
+# catch-up, e.g. the static binary of the release's Lambda zip (`make lambda-zip` stages it in
+# target/dist/stage/linux-amd64/eventkeeper-catchup).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVENTS=${EVENTS:-100000}
@@ -11,9 +13,11 @@ MOTO=${EVENTKEEPER_MOTO_SERVER:?set by make}
 PY=$(dirname "$MOTO")/python
 PROFILE=${PROFILE:-release}
 if [ "$PROFILE" = release ]; then
-  cargo build --quiet --release -p eventkeeper-catchup -p eventkeeper-sim
+  cargo build --quiet --release -p eventkeeper-sim
+  [ -n "${CATCHUP_BIN:-}" ] || cargo build --quiet --release -p eventkeeper-catchup
 else
-  cargo build --quiet -p eventkeeper-catchup -p eventkeeper-sim
+  cargo build --quiet -p eventkeeper-sim
+  [ -n "${CATCHUP_BIN:-}" ] || cargo build --quiet -p eventkeeper-catchup
 fi
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 WORK=$(mktemp -d)
@@ -48,7 +52,8 @@ print(total)
 PY
 )
 
-/usr/bin/time -v "$BIN/eventkeeper-catchup" --cluster-name bench --kubeconfig "$WORK/kubeconfig" \
+CATCHUP=${CATCHUP_BIN:-$BIN/eventkeeper-catchup}
+/usr/bin/time -v "$CATCHUP" --cluster-name bench --kubeconfig "$WORK/kubeconfig" \
   --bucket bench --log-format json >"$WORK/emf.json" 2>"$WORK/run.log"
 python3 - "$WORK/emf.json" "$WORK/run.log" "$RAW" <<'PY'
 import json, re, sys
