@@ -19,8 +19,10 @@ use support::*;
 
 /// Invocations per measured run (each payload its own cluster, so every group is new).
 const INVOCATIONS: usize = 3;
-/// Lambda's CPU share at 128 MB: a full vCPU at 1,769 MB, proportional below.
-const LAMBDA_128_SHARE: f64 = 128.0 / 1769.0;
+/// Lambda's CPU share: a full vCPU at 1,769 MB, proportional below.
+fn lambda_share(memory_mb: u32) -> f64 {
+    f64::from(memory_mb) / 1769.0
+}
 
 /// A full 1 MB payload in the Container Insights layout (the largest wrapping): half matched
 /// Warnings spread over `groups` groups, half Normal Events no rule matches (all Normal when
@@ -119,20 +121,20 @@ fn measure(world: &World, files: &[PathBuf], cgroup: Option<&Path>) -> Measured 
     }
 }
 
-/// A CPU cgroup (v1) limited to the 128 MB Lambda share, removed on drop; `None` when it cannot
-/// be created here.
-struct Throttle(PathBuf);
+/// A CPU cgroup (v1) limited to the CPU share of a Lambda of `memory_mb`, removed on drop;
+/// `None` when it cannot be created here.
+struct Throttle(PathBuf, u32);
 
 impl Throttle {
-    fn create() -> Option<Self> {
+    fn create(memory_mb: u32) -> Option<Self> {
         let path = PathBuf::from(format!(
-            "/sys/fs/cgroup/cpu/eventkeeper-bench-{}",
+            "/sys/fs/cgroup/cpu/eventkeeper-bench-{}-{memory_mb}",
             std::process::id()
         ));
         std::fs::create_dir(&path).ok()?;
-        let throttle = Self(path);
+        let throttle = Self(path, memory_mb);
         let period = 100_000u64;
-        let quota = (period as f64 * LAMBDA_128_SHARE).round() as u64;
+        let quota = (period as f64 * lambda_share(memory_mb)).round() as u64;
         std::fs::write(throttle.0.join("cpu.cfs_period_us"), period.to_string()).ok()?;
         std::fs::write(throttle.0.join("cpu.cfs_quota_us"), quota.to_string()).ok()?;
         Some(throttle)
@@ -165,13 +167,21 @@ async fn one_megabyte_payloads() {
     let mut world = world;
     let topic = world.destinations[3].clone();
     world.destinations = json!([topic]);
-    let throttle = Throttle::create();
+    let throttles: Vec<Throttle> = [128, 256]
+        .into_iter()
+        .filter_map(Throttle::create)
+        .collect();
+    if throttles.is_empty() {
+        println!("throttled runs SKIPPED: cannot create a CPU cgroup here");
+    }
     let mut runs = 0;
     for (shape, groups) in [
+        ("no rule matches (decode and match only)", 0),
         ("50 groups", 50),
         ("every Warning its own group", usize::MAX),
     ] {
-        for cgroup in [None, throttle.as_ref().map(|t| t.0.as_path())] {
+        for throttle in std::iter::once(None).chain(throttles.iter().map(Some)) {
+            let cgroup = throttle.map(|t| t.0.as_path());
             let mut files = Vec::new();
             let (mut records, mut bytes) = (0, 0);
             for n in 0..INVOCATIONS {
@@ -192,13 +202,13 @@ async fn one_megabyte_payloads() {
                 "{shape}; {}: {records} log events ({bytes} bytes counted as PutLogEvents does) per payload; \
                  function time median {per_invocation_ms:.0} ms (all: {:?}); {:.0} records/s; \
                  CPU {cpu_ms:.0} ms per invocation; peak RSS {} KiB (startup alone {} KiB)",
-                if cgroup.is_some() {
-                    format!(
-                        "throttled to {:.1} % of a core (128 MB Lambda share)",
-                        LAMBDA_128_SHARE * 100.0
-                    )
-                } else {
-                    "one core".to_owned()
+                match throttle {
+                    Some(t) => format!(
+                        "throttled to {:.1} % of a core ({} MB Lambda share)",
+                        lambda_share(t.1) * 100.0,
+                        t.1
+                    ),
+                    None => "one core".to_owned(),
                 },
                 run.elapsed_ms
                     .iter()
@@ -208,10 +218,6 @@ async fn one_megabyte_payloads() {
                 run.peak_kib,
                 base.peak_kib,
             );
-            if cgroup.is_none() && throttle.is_none() {
-                println!("throttled run SKIPPED: cannot create a CPU cgroup here");
-                break;
-            }
         }
     }
 }
