@@ -47,7 +47,7 @@ TEST_TARGETS += notify-terraform-check
 notify-lambda-zip: lambda-zip
 
 # The benchmark: a release build of the real binary against moto, pinned to one core and, where a
-# CPU cgroup can be created, throttled to a 128 MB Lambda's CPU share.
+# CPU cgroup can be created, throttled to the CPU share of 128 MB and 256 MB functions.
 .PHONY: bench-notify
 
 bench-notify: $(RUST_TEST_TOOLS)
