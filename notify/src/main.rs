@@ -121,11 +121,13 @@ async fn invoke(
     event: &Value,
     now: Timestamp,
 ) -> Result<Value, lambda_runtime::Error> {
+    let started = std::time::Instant::now();
     let (counts, result) = notifier.handle(event, now).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", counts.emf(function, Timestamp::now()));
     let _ = stdout.flush();
-    tracing::info!(?counts, "Invocation done");
+    tracing::info!(?counts, elapsed_ms, "Invocation done");
     match result {
         Ok(()) => Ok(serde_json::json!({"matched": counts.matched, "notified": counts.notified})),
         Err(error) => {

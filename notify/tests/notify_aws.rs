@@ -395,6 +395,46 @@ async fn late_records_are_notified_marked_late() {
     assert!(world.receiver.calls("/slack")[0].body.contains("[late]"));
 }
 
+/// Several thresholds crossed in one invocation: one message, the highest step with the latest
+/// count; the skipped steps are never sent later, and the next threshold still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_thresholds_in_one_invocation_send_only_the_highest() {
+    let Some(world) = world("/hook").await else {
+        return;
+    };
+    let start = Timestamp::now() - SignedDuration::from_mins(30);
+    let at = |n: i64| start + SignedDuration::from_secs(n);
+    // First sight, 10 and 100 in one batch; then more repeats; then 1000.
+    let first: Vec<String> = (1..=120)
+        .map(|n| Shipper::FluentBit.wrap(&warning("Pod", "jump-1", "BackOff", n, at(n))))
+        .collect();
+    let more = vec![Shipper::FluentBit.wrap(&warning("Pod", "jump-1", "BackOff", 500, at(600)))];
+    let last = vec![Shipper::FluentBit.wrap(&warning("Pod", "jump-1", "BackOff", 1001, at(900)))];
+    let files = [
+        world.payload_files("jump-a", &payloads(&first, 200)),
+        world.payload_files("jump-b", &payloads(&more, 10)),
+        world.payload_files("jump-c", &payloads(&last, 10)),
+    ]
+    .concat();
+    assert_eq!(files.len(), 3);
+    let output = world.run(&files, &["--late-after-seconds", "3600"]);
+    assert_ok(&output);
+    let hook: Vec<Value> = world
+        .receiver
+        .calls("/hook")
+        .iter()
+        .map(Call::json)
+        .collect();
+    assert_eq!(hook.len(), 2, "{hook:?}");
+    let n = &hook[0]["notifications"][0];
+    assert_eq!(n["step"], json!({"kind": "threshold", "threshold": 100}));
+    assert_eq!(n["count"], 120, "the message carries the latest count");
+    assert_eq!(n["stepNumber"], 1, "the first message of the group");
+    let n = &hook[1]["notifications"][0];
+    assert_eq!(n["step"], json!({"kind": "threshold", "threshold": 1000}));
+    assert_eq!(n["count"], 1001);
+}
+
 #[test]
 fn bad_configuration_exits_64_with_one_line() {
     for (env, value) in [

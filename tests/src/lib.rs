@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod peers;
+pub mod shipper;
 pub mod tally;
 
 use std::path::{Path, PathBuf};

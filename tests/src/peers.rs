@@ -481,6 +481,11 @@ impl MotoServer {
         Some(Self { child, url })
     }
 
+    /// The server's process id (a benchmark pins it to another core).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Environment for an AWS client pointed at this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -157,30 +157,14 @@ pub struct World {
     pub dir: tempfile::TempDir,
 }
 
-/// Starts moto (or `None` when the test must skip) and creates the resources.
-pub async fn world(webhook_path: &str) -> Option<World> {
-    let moto = MotoServer::start()?;
-    let receiver = Receiver::start();
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            eventkeeper_tests::peers::MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    let table = "eventkeeper-notify".to_owned();
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+/// Creates a state table as the Terraform module does (partition key `pk`, on demand).
+pub async fn create_table(aws: &aws_config::SdkConfig, table: &str) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
-    dynamo
+    aws_sdk_dynamodb::Client::new(aws)
         .create_table()
-        .table_name(&table)
+        .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
@@ -199,6 +183,26 @@ pub async fn world(webhook_path: &str) -> Option<World> {
         .send()
         .await
         .expect("create table");
+}
+
+/// Starts moto (or `None` when the test must skip) and creates the resources.
+pub async fn world(webhook_path: &str) -> Option<World> {
+    let moto = MotoServer::start()?;
+    let receiver = Receiver::start();
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            eventkeeper_tests::peers::MOTO_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let table = "eventkeeper-notify".to_owned();
+    create_table(&aws, &table).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let queue = async |name: &str| {
         sqs.create_queue()
@@ -404,39 +408,7 @@ pub fn assert_ok(output: &Output) {
     );
 }
 
-/// The three layouts, as each shipper writes a record line into CloudWatch Logs.
-#[derive(Clone, Copy, Debug)]
-pub enum Shipper {
-    /// Container Insights' Fluent Bit: fields under `log_processed`.
-    ContainerInsights,
-    /// aws-for-fluent-bit: fields under `data`.
-    FluentBit,
-    /// Vector with `. = merge(., parse_json!(.message))`: fields at the top.
-    Vector,
-}
-
-impl Shipper {
-    /// All three.
-    pub const ALL: [Self; 3] = [Self::ContainerInsights, Self::FluentBit, Self::Vector];
-
-    /// The log event text for one record line.
-    pub fn wrap(self, line: &str) -> String {
-        let record: Value = serde_json::from_str(line).expect("record line");
-        let kubernetes = json!({"pod_name": "eventkeeper-emitter-0", "namespace_name": "eventkeeper", "container_name": "emitter"});
-        match self {
-            Self::ContainerInsights => json!({"log": line, "stream": "stdout", "time": "2026-01-01T00:00:00Z", "kubernetes": kubernetes, "log_processed": record}),
-            Self::FluentBit => json!({"log": line, "stream": "stdout", "time": "2026-01-01T00:00:00Z", "kubernetes": kubernetes, "data": record}),
-            Self::Vector => {
-                let mut merged = json!({"message": line, "kubernetes": kubernetes, "file": "/var/log/containers/x.log", "source_type": "kubernetes_logs", "stream": "stdout", "timestamp": "2026-01-01T00:00:00Z"});
-                for (k, v) in record.as_object().expect("object") {
-                    merged[k] = v.clone();
-                }
-                merged
-            }
-        }
-        .to_string()
-    }
-}
+pub use eventkeeper_tests::shipper::Shipper;
 
 /// Cuts log event texts into subscription payloads of `per_payload` events.
 pub fn payloads(messages: &[String], per_payload: usize) -> Vec<Value> {
