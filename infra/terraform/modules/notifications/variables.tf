@@ -145,7 +145,7 @@ variable "architecture" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Function memory (128 handles a full 1 MB payload: docs/performance.md)."
+  description = "Function memory (MB). 128 holds a full 1 MB subscription payload (peak 48 MiB) and decodes and matches it in under 0.1 s, but its CPU share needs about 1.2 s when 50 groups change state in DynamoDB; 256 halves that (docs/performance.md, notifier benchmark)."
   type        = number
   default     = 128
 }
