@@ -136,6 +136,7 @@ async fn lead(
         match result {
             Ok(()) => {
                 last_renewed = Instant::now();
+                shared.health.api_answered();
                 if let Some(rv) = checkpoint {
                     written = Some(rv);
                     written_at = Instant::now();

@@ -394,6 +394,100 @@ fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
     });
 }
 
+/// List requests for Events (not watches) in the simulator's request log.
+fn event_lists(sim: &Sim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|l| l.contains("path=/api/v1/events") && !l.contains("watch=true"))
+        .count()
+}
+
+/// The checkpoint on the emitter's Lease.
+fn checkpoint(sim: &Sim) -> Option<u64> {
+    sim.lease("default", "eventkeeper")?["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_quiet_cluster_without_a_watch_cache_keeps_the_leader_ready_and_lists_rarely() {
+    // The default mode: no watch cache, so no bookmark ever; a revision stays watchable for 5–10
+    // simulated minutes (compaction every 5). Every request is logged, to count the lists.
+    let sim = Sim::start(&["--log-level", "warn,eventkeeper_sim::router=debug"]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // A watch ends every second (instead of every 290 s): thirty simulated minutes pass in
+    // under a minute, and the emitter re-watches from its position about once per simulated
+    // minute, as often as it would against a real server at this ratio.
+    let emitter = start_emitter(
+        &sim,
+        "pod-a",
+        &out,
+        &["--stall-timeout", "2s", "--watch-timeout", "1s"],
+    );
+    emitter.wait_leader(Duration::from_secs(10));
+    sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2}));
+    let before = all_observations(&sim);
+    assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
+    let lists_before = event_lists(&sim);
+    let relists_before = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+
+    // Thirty quiet simulated minutes: no Event is written, none expires (TTL 1 h).
+    for minute in 1..=30 {
+        sim.post("/_sim/clock", json!({"advanceSeconds": 60}));
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(
+            emitter.probe("/readyz"),
+            Some((200, "leader".to_owned())),
+            "ready after {minute} quiet simulated minutes"
+        );
+    }
+    // The position moves only with an Event, so a re-watch after the compaction window gets
+    // 410 and lists again; the list's resourceVersion then stays watchable for at least one
+    // compaction interval. So at most one list per 5 simulated minutes: N = 30 / 5 = 6.
+    let lists = event_lists(&sim) - lists_before;
+    let relists = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0) - relists_before;
+    eprintln!("30 quiet simulated minutes: {lists} list requests, {relists} relists");
+    assert!(
+        lists <= 6,
+        "{lists} list requests in 30 quiet minutes (at most 6)"
+    );
+    assert!(
+        relists >= 1.0,
+        "the compaction window passed: a re-watch got 410 and listed"
+    );
+    // The relists wrote nothing again: every listed Event was at or below the position.
+    assert_eq!(records(&out).len(), before.values().sum::<u32>() as usize);
+    assert!(records(&out).iter().all(|r| r["origin"] == "watch"));
+
+    // TTL expiry deletes every Event: the DELETEDs move the position (and so the checkpoint)
+    // past the revision before the expiry, without a list.
+    let revision: u64 = sim.status()["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let relists_before = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+    sim.post("/_sim/clock", json!({"advanceSeconds": 31 * 60}));
+    wait_for(
+        Duration::from_secs(10),
+        "the checkpoint to pass the expiry",
+        || checkpoint(&sim).filter(|c| *c > revision),
+    );
+    assert_eq!(
+        emitter.metric("eventkeeper_relists_total").unwrap_or(0.0),
+        relists_before,
+        "the DELETEDs of the expiry moved the position, not a list"
+    );
+    assert_eq!(sim.status()["liveEvents"], 0);
+
+    // Events resume: nothing lost, nothing twice.
+    sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2}));
+    let all = all_observations(&sim);
+    assert_lossless(&settle(&all, &[&out], Duration::from_secs(30)), 0);
+    assert_eq!(emitter.probe("/readyz"), Some((200, "leader".to_owned())));
+}
+
 #[test]
 fn bad_configuration_exits_64_with_one_line() {
     for args in [
