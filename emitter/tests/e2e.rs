@@ -47,17 +47,11 @@ fn kill_9_at_random_moments_loses_nothing() {
     let events = 6_000 * scale;
     let restarts = 5 * scale.min(4);
     let rate = 3_000.0;
-    // A long watch history: a restart resumes the watch from the checkpoint, so even the
-    // intermediate versions of repeated events are all seen.
-    // Watch cache: the emitter is ready (and so counted as leader) only after "an event or a
-    // bookmark", which a quiet cluster without a watch cache never sends (issue: readiness in a
-    // quiet cluster).
-    let sim = Sim::start_with_watch_cache(&[
-        "--watch-history",
-        "10000000",
-        "--bookmark-interval",
-        "500ms",
-    ]);
+    // Served as kube-apiserver serves Events (no watch cache, no bookmarks): the run lasts
+    // seconds and a revision stays watchable for five simulated minutes, so a restart resumes
+    // the watch from the checkpoint and even the intermediate versions of repeated events are
+    // all seen.
+    let sim = Sim::start(&[]);
     let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
@@ -146,9 +140,7 @@ fn forced_410s_and_closed_watches_lose_nothing() {
 
 #[test]
 fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
-    // Watch cache: the first leader is ready only after "an event or a bookmark", which a quiet
-    // cluster without a watch cache never sends (issue: readiness in a quiet cluster).
-    let sim = Sim::start_with_watch_cache(&["--bookmark-interval", "300ms"]);
+    let sim = Sim::start(&[]);
     let out_a = sim.dir.path().join("a.jsonl");
     let out_b = sim.dir.path().join("b.jsonl");
     let mut a = start_emitter(&sim, "pod-a", &out_a, &[]);
@@ -185,15 +177,25 @@ fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
 
 #[test]
 fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
-    // A short watch history: the resumed watch gets 410, and the relist must write only what is
-    // newer than the checkpoint.
-    // Watch cache: the 410 comes from a window counted in changes, and the idle leader is ready
-    // only after "an event or a bookmark" (issue: readiness in a quiet cluster; a relist without
-    // bookmarks after every quiet spell longer than the compaction window).
-    let sim =
-        Sim::start_with_watch_cache(&["--watch-history", "500", "--bookmark-interval", "300ms"]);
+    // Without a watch cache the checkpoint's revision is compacted during the ten minutes: the
+    // resumed watch gets 410, and the relist must write only what is newer than the checkpoint.
+    down_for_ten_simulated_minutes(&Sim::start(&[]));
+}
+
+#[test]
+fn down_for_ten_simulated_minutes_with_a_watch_cache() {
+    // With a watch cache the 410 comes from its window, counted in changes.
+    down_for_ten_simulated_minutes(&Sim::start_with_watch_cache(&[
+        "--watch-history",
+        "500",
+        "--bookmark-interval",
+        "300ms",
+    ]));
+}
+
+fn down_for_ten_simulated_minutes(sim: &Sim) {
     let out = sim.dir.path().join("stdout.jsonl");
-    let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
+    let mut emitter = start_emitter(sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     sim.start_generating(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
     sim.wait_generated(1500, Duration::from_secs(60));
@@ -208,7 +210,7 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
         sim.start_generating(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
     }
     sim.wait_generated(1500 + 3000, Duration::from_secs(60));
-    let _emitter = start_emitter(&sim, "pod-a", &out, &[]);
+    let resumed = start_emitter(sim, "pod-a", &out, &[]);
     let all = all_observations(&sim);
     let c = settle(&all, &[&out], Duration::from_secs(30));
     assert_lossless(&c, 0);
@@ -216,6 +218,10 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
         records(&out).len() - written_before,
         all.len() - before.len(),
         "only the new observations"
+    );
+    assert!(
+        resumed.metric("eventkeeper_gone_total").unwrap_or(0.0) >= 1.0,
+        "the checkpoint was out of the window: 410, then a list"
     );
 }
 
@@ -346,9 +352,7 @@ fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
 
 #[test]
 fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
-    // Watch cache: "bookmarks alone keep an idle leader ready" below; without a watch cache
-    // there are none and the idle leader turns unready (issue: readiness in a quiet cluster).
-    let sim = Sim::start_with_watch_cache(&["--bookmark-interval", "200ms"]);
+    let sim = Sim::start(&[]);
     let out = sim.dir.path().join("a.jsonl");
     // Lease timings longer than the pause: the paused API also stalls renewals, and a leader
     // that cannot renew steps down (and is then a ready standby).
@@ -375,7 +379,8 @@ fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
             .probe("/readyz")
             .filter(|(s, b)| *s == 200 && b == "standby")
     });
-    // Bookmarks alone keep an idle leader ready.
+    // An idle leader stays ready: no Event and no bookmark, but its watch is open and the API
+    // answers its renewals.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(leader.probe("/readyz").map(|(s, _)| s), Some(200));
     sim.faults(json!({"paused": true}));

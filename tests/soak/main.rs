@@ -165,8 +165,7 @@ impl Soak {
         workspace_binary("eventkeeper-catchup", "eventkeeper-catchup");
         wire::create_bucket(&moto.url, BUCKET);
         // A watch cache: the "real 410" fault needs a history window counted in changes that the
-        // emitter can fall behind, and the emitter only turns ready after an event or a bookmark
-        // (issue 14's open readiness gap in a cluster without a watch cache).
+        // emitter can fall behind (without one, a revision lives five simulated minutes).
         let sim = SimProcess::start_with_watch_cache(&[
             "--clock-speed",
             &knobs.clock_speed.to_string(),
