@@ -199,7 +199,7 @@ fn down_for_ten_simulated_minutes(sim: &Sim) {
     emitter.wait_leader(Duration::from_secs(10));
     sim.start_generating(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
     sim.wait_generated(1500, Duration::from_secs(60));
-    let before = all_observations(&sim);
+    let before = all_observations(sim);
     assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
     assert!(emitter.terminate(Duration::from_secs(10)).success());
     let written_before = records(&out).len();
@@ -211,7 +211,7 @@ fn down_for_ten_simulated_minutes(sim: &Sim) {
     }
     sim.wait_generated(1500 + 3000, Duration::from_secs(60));
     let resumed = start_emitter(sim, "pod-a", &out, &[]);
-    let all = all_observations(&sim);
+    let all = all_observations(sim);
     let c = settle(&all, &[&out], Duration::from_secs(30));
     assert_lossless(&c, 0);
     assert_eq!(
@@ -491,6 +491,107 @@ fn a_quiet_cluster_without_a_watch_cache_keeps_the_leader_ready_and_lists_rarely
     let all = all_observations(&sim);
     assert_lossless(&settle(&all, &[&out], Duration::from_secs(30)), 0);
     assert_eq!(emitter.probe("/readyz"), Some((200, "leader".to_owned())));
+}
+
+/// The highest resourceVersion on stdout.
+fn highest_written(out: &std::path::Path) -> u64 {
+    records(out)
+        .iter()
+        .filter_map(|r| r["metadata"]["resourceVersion"].as_str()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_leader_that_retakes_its_own_lease_resumes_from_what_it_flushed() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // A checkpoint interval longer than the test: after the first one, the Lease's checkpoint
+    // stays behind everything written.
+    let emitter = start_emitter(&sim, "pod-a", &out, &["--checkpoint-interval", "1h"]);
+    emitter.wait_leader(Duration::from_secs(10));
+    let first = wait_for(Duration::from_secs(10), "the first checkpoint", || {
+        checkpoint(&sim)
+    });
+    sim.generate(json!({"events": 1000, "ratePerSec": 0.0, "objects": 200, "repeatShare": 0.3}));
+    let before = all_observations(&sim);
+    assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
+    assert_eq!(
+        checkpoint(&sim),
+        Some(first),
+        "the checkpoint stayed behind"
+    );
+    let transitions =
+        sim.lease("default", "eventkeeper").unwrap()["spec"]["leaseTransitions"].clone();
+
+    // The API stops answering for longer than the renew deadline (1.5 s): the leader steps
+    // down; when the API is back it retakes its own Lease, which nobody else held meanwhile.
+    sim.faults(json!({"paused": true}));
+    wait_for(Duration::from_secs(10), "the leader to step down", || {
+        (emitter.metric("eventkeeper_leader") == Some(0.0)).then_some(())
+    });
+    sim.faults(json!({"paused": false}));
+    emitter.wait_leader(Duration::from_secs(10));
+    let lease = sim.lease("default", "eventkeeper").unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "pod-a");
+    assert_eq!(
+        lease["spec"]["leaseTransitions"], transitions,
+        "no other holder"
+    );
+
+    sim.generate(json!({"events": 500, "ratePerSec": 0.0, "objects": 200, "repeatShare": 0.3}));
+    let all = all_observations(&sim);
+    // Resumed from what it had flushed, not from the old checkpoint: nothing written twice.
+    assert_lossless(&settle(&all, &[&out], Duration::from_secs(30)), 0);
+}
+
+#[test]
+fn checkpoint_writes_catch_up_as_soon_as_the_api_answers_again() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // Renewals every 5 s: a failed checkpoint write that waited for the next renewal would be
+    // 5 s late; the renew deadline (20 s) outlasts the errors.
+    let lease = [
+        "--retry-period",
+        "5s",
+        "--renew-deadline",
+        "20s",
+        "--lease-duration",
+        "30s",
+        "--checkpoint-interval",
+        "5s",
+    ];
+    let mut emitter = start_emitter(&sim, "pod-a", &out, &lease);
+    emitter.wait_leader(Duration::from_secs(10));
+    let rate = 500.0;
+    sim.start_generating(
+        json!({"events": 10_000, "ratePerSec": rate, "objects": 300, "repeatShare": 0.3}),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // The next two Lease requests get 500 while the watch goes on and lines are flushed.
+    sim.faults(json!({"serverErrors": 2}));
+    wait_for(Duration::from_secs(30), "both 500s to be answered", || {
+        (sim.faults_state()["serverErrorsRemaining"] == 0).then_some(())
+    });
+    let answered = std::time::Instant::now();
+    let target = highest_written(&out);
+    wait_for(
+        Duration::from_secs(30),
+        "the checkpoint to catch up with stdout",
+        || checkpoint(&sim).filter(|c| *c >= target),
+    );
+    let caught_up = answered.elapsed();
+    eprintln!("the checkpoint caught up {caught_up:?} after the API answered again");
+    assert!(
+        caught_up < Duration::from_secs(2),
+        "the checkpoint caught up {caught_up:?} after the API answered again, not at once"
+    );
+    // A kill -9 now replays at most one checkpoint interval of traffic.
+    std::thread::sleep(Duration::from_millis(500));
+    emitter.kill_and_restart();
+    sim.wait_generated(10_000, Duration::from_secs(60));
+    let c = settle(&all_observations(&sim), &[&out], Duration::from_secs(30));
+    assert_lossless(&c, (rate * 5.0) as u32);
 }
 
 #[test]

@@ -139,6 +139,11 @@ impl SimProcess {
         self.post("/_sim/faults", faults);
     }
 
+    /// The fault settings and what is left of them (`GET /_sim/faults`).
+    pub fn faults_state(&self) -> Value {
+        serde_json::from_str(&self.admin("GET", "/_sim/faults", None)).expect("faults JSON")
+    }
+
     /// Starts generating load and returns at once (see [`Self::wait_generated`]).
     pub fn start_generating(&self, spec: Value) {
         self.post("/_sim/generate", spec);
