@@ -123,7 +123,7 @@ pub struct RunArgs {
     #[arg(long, env = "EVENTKEEPER_CHECKPOINT_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub checkpoint_interval: Duration,
 
-    /// /readyz fails when the leader's watch saw no event and no bookmark for this long.
+    /// /readyz fails when the API has not answered the leader, or a watch could not be re-established, for this long.
     #[arg(long, env = "EVENTKEEPER_STALL_TIMEOUT", default_value = "3m", value_parser = parse_duration)]
     pub stall_timeout: Duration,
 
