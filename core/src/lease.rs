@@ -182,6 +182,22 @@ impl LeaseView {
             .map_or(0, i64::from)
     }
 
+    /// Whether nobody but `identity` held the Lease between `earlier` (a copy `identity` held, as
+    /// this process last saw it) and this copy: the same version, or every change since kept the
+    /// holder (`leaseTransitions` unchanged: every change of holder adds one, whoever makes it)
+    /// and it is still held by `identity` or released. Then nobody else wrote Events' lines
+    /// meanwhile, and what `identity` flushed itself is a safe place to resume from.
+    pub fn no_other_holder_since(&self, earlier: &LeaseView, identity: &str) -> bool {
+        if earlier.holder() != identity || earlier.resource_version().is_empty() {
+            return false;
+        }
+        if self.resource_version() == earlier.resource_version() {
+            return true;
+        }
+        self.transitions() == earlier.transitions()
+            && (self.holder() == identity || self.holder().is_empty())
+    }
+
     /// The checkpoint: `Ok(None)` when there is none, `Err` with the text when it is not an
     /// integer.
     pub fn checkpoint(&self) -> Result<Option<ResourceVersion>, String> {
@@ -531,6 +547,28 @@ mod tests {
             json["metadata"]["resourceVersion"], "5",
             "the swap's precondition"
         );
+    }
+
+    #[test]
+    fn no_other_holder_is_proven_by_version_holder_and_transitions() {
+        let lease = |rv: &str, holder: &str, transitions: i64| {
+            view(json!({"metadata": {"resourceVersion": rv},
+                        "spec": {"holderIdentity": holder, "leaseTransitions": transitions}}))
+        };
+        let mine = lease("10", "pod-a", 3);
+        // Untouched, or renewed and annotated by anyone without a change of holder.
+        assert!(lease("10", "pod-a", 3).no_other_holder_since(&mine, "pod-a"));
+        assert!(lease("14", "pod-a", 3).no_other_holder_since(&mine, "pod-a"));
+        assert!(lease("14", "", 3).no_other_holder_since(&mine, "pod-a"));
+        // Someone took it (even if it came back to us, or was released again).
+        assert!(!lease("14", "pod-b", 4).no_other_holder_since(&mine, "pod-a"));
+        assert!(!lease("18", "pod-a", 5).no_other_holder_since(&mine, "pod-a"));
+        assert!(!lease("18", "", 4).no_other_holder_since(&mine, "pod-a"));
+        // A holder that is not us without a transition breaks the protocol: not proven.
+        assert!(!lease("14", "pod-b", 3).no_other_holder_since(&mine, "pod-a"));
+        // The earlier copy must be one we held, at a known version.
+        assert!(!lease("10", "pod-b", 3).no_other_holder_since(&lease("10", "pod-b", 3), "pod-a"));
+        assert!(!lease("", "pod-a", 3).no_other_holder_since(&lease("", "pod-a", 3), "pod-a"));
     }
 
     #[test]

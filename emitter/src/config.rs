@@ -123,9 +123,15 @@ pub struct RunArgs {
     #[arg(long, env = "EVENTKEEPER_CHECKPOINT_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub checkpoint_interval: Duration,
 
-    /// /readyz fails when the leader's watch saw no event and no bookmark for this long.
+    /// /readyz fails when the API has not answered the leader, or a watch could not be re-established, for this long.
     #[arg(long, env = "EVENTKEEPER_STALL_TIMEOUT", default_value = "3m", value_parser = parse_duration)]
     pub stall_timeout: Duration,
+
+    /// How long the API server is asked to keep each watch open (`timeoutSeconds`, whole
+    /// seconds); the watch is then opened again from where it was. Hidden: tests shorten it to
+    /// re-watch often.
+    #[arg(long, default_value = "290s", value_parser = parse_duration, hide = true)]
+    pub watch_timeout: Duration,
 
     /// Address of the HTTP server for /livez, /readyz and /metrics.
     #[arg(long, env = "EVENTKEEPER_LISTEN", default_value = "0.0.0.0:8080")]
@@ -164,6 +170,8 @@ pub struct Config {
     pub lease: LeaseConfig,
     /// Readiness stall timeout.
     pub stall_timeout: Duration,
+    /// `timeoutSeconds` of each watch.
+    pub watch_timeout: Duration,
     /// HTTP listen address.
     pub listen: SocketAddr,
     /// Log format on stderr.
@@ -206,6 +214,7 @@ impl RunArgs {
             ("checkpoint-interval", self.checkpoint_interval),
             ("stall-timeout", self.stall_timeout),
             ("retry-period", self.retry_period),
+            ("watch-timeout", self.watch_timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration(name));
@@ -259,6 +268,7 @@ impl RunArgs {
                 checkpoint_interval: self.checkpoint_interval,
             },
             stall_timeout: self.stall_timeout,
+            watch_timeout: self.watch_timeout,
             listen: self.listen,
             log_format: self.log_format,
             log_level: self.log_level.clone(),

@@ -1,7 +1,12 @@
 //! `/livez`, `/readyz` and `/metrics` on one port.
 //!
-//! Readiness means work is flowing: a standby is ready (it only waits), a leader is ready while
-//! its watch has seen an event or a bookmark within the stall timeout.
+//! Readiness means "the API can be read and the watch is established", not "an Event arrived":
+//! a quiet cluster served without a watch cache sends no Event and no bookmark for hours. A
+//! standby is ready (it only waits). A leader is ready while the API answered it (a Lease
+//! renewal, a list page, a watch opened, a watch item) within the stall timeout and every one of
+//! its watches is open, or was last open or making progress (a list page) within the stall
+//! timeout. It turns unready when the API stops answering, or a watch cannot be re-established,
+//! for the stall timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,13 +48,25 @@ pub enum Role {
     Leader,
 }
 
+/// One watch of the leader's pipeline (one per scope).
+#[derive(Debug)]
+struct WatchState {
+    /// The scope's label, for the readiness body.
+    label: String,
+    /// The stream is open (the API answered the watch request).
+    open: bool,
+    /// When it opened, closed, or last made progress while closed (a list page).
+    since: Instant,
+}
+
 /// Shared health state.
 #[derive(Debug)]
 pub struct Health {
     started: Instant,
     role: Mutex<Role>,
-    /// Milliseconds after `started` of the last event, bookmark or list page.
-    last_progress_ms: AtomicU64,
+    /// Milliseconds after `started` of the API's last answer.
+    last_answer_ms: AtomicU64,
+    watches: Mutex<Vec<WatchState>>,
     stall_timeout: Duration,
 }
 
@@ -59,16 +76,19 @@ impl Health {
         Self {
             started: Instant::now(),
             role: Mutex::new(Role::Starting),
-            last_progress_ms: AtomicU64::new(0),
+            last_answer_ms: AtomicU64::new(0),
+            watches: Mutex::new(Vec::new()),
             stall_timeout,
         }
     }
 
-    /// Sets the role; becoming leader counts as progress (the stall clock starts then).
+    /// Sets the role; becoming leader counts as an answer (the stall clock starts then). The
+    /// watches of an earlier term are forgotten: the new term's pipeline tracks its own.
     pub fn set_role(&self, role: Role) {
         if role == Role::Leader {
-            self.progress();
+            self.api_answered();
         }
+        self.watches().clear();
         *self.role.lock().unwrap_or_else(|e| e.into_inner()) = role;
     }
 
@@ -76,29 +96,94 @@ impl Health {
         *self.role.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The watch or list moved forward.
-    pub fn progress(&self) {
+    /// The API answered a request of ours.
+    pub fn api_answered(&self) {
         let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_progress_ms.store(ms, Ordering::Relaxed);
+        self.last_answer_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// A new term's pipeline watches these scopes (none is open yet).
+    pub fn track_watches(&self, labels: impl IntoIterator<Item = String>) {
+        let now = Instant::now();
+        *self.watches() = labels
+            .into_iter()
+            .map(|label| WatchState {
+                label,
+                open: false,
+                since: now,
+            })
+            .collect();
+    }
+
+    /// Watch `index` is open: the API answered the watch request.
+    pub fn watch_opened(&self, index: usize) {
+        self.api_answered();
+        self.set_watch(index, Some(true));
+    }
+
+    /// Watch `index` ended (it is watched again, after a backoff or a list).
+    pub fn watch_closed(&self, index: usize) {
+        self.set_watch(index, Some(false));
+    }
+
+    /// Watch `index` is not open but its source makes progress (a list page arrived).
+    pub fn watch_progress(&self, index: usize) {
+        self.api_answered();
+        self.set_watch(index, None);
+    }
+
+    /// `Some(open)`: the stream opened or closed; `None`: progress while closed. A failed attempt
+    /// to open a closed watch changes nothing: the clock runs from when it was last open.
+    fn set_watch(&self, index: usize, open: Option<bool>) {
+        if let Some(watch) = self.watches().get_mut(index) {
+            let changed = open.is_none_or(|open| open || watch.open);
+            if let Some(open) = open {
+                watch.open = open;
+            }
+            if changed {
+                watch.since = Instant::now();
+            }
+        }
+    }
+
+    fn watches(&self) -> std::sync::MutexGuard<'_, Vec<WatchState>> {
+        self.watches.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// (ready, body).
     pub fn readiness(&self) -> (bool, String) {
         match self.role() {
             Role::Standby => (true, "standby".to_owned()),
-            Role::Leader => {
-                let last = Duration::from_millis(self.last_progress_ms.load(Ordering::Relaxed));
-                let idle = self.started.elapsed().saturating_sub(last);
-                if idle <= self.stall_timeout {
-                    (true, "leader".to_owned())
-                } else {
-                    (
-                        false,
-                        format!("stalled: no event or bookmark for {}s", idle.as_secs()),
-                    )
-                }
-            }
+            Role::Leader => self.leader_readiness(),
             Role::Starting => (false, "starting".to_owned()),
+        }
+    }
+
+    fn leader_readiness(&self) -> (bool, String) {
+        let last = Duration::from_millis(self.last_answer_ms.load(Ordering::Relaxed));
+        let silent = self.started.elapsed().saturating_sub(last);
+        if silent > self.stall_timeout {
+            return (
+                false,
+                format!("stalled: no answer from the API for {}s", silent.as_secs()),
+            );
+        }
+        let watches = self.watches();
+        let down = watches
+            .iter()
+            .filter(|w| !w.open)
+            .map(|w| (w, w.since.elapsed()))
+            .find(|(_, down)| *down > self.stall_timeout);
+        match down {
+            Some((watch, down)) => (
+                false,
+                format!(
+                    "stalled: the watch of {} not established for {}s",
+                    watch.label,
+                    down.as_secs()
+                ),
+            ),
+            None => (true, "leader".to_owned()),
         }
     }
 }
@@ -160,7 +245,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readiness_follows_role_and_progress() {
+    fn readiness_follows_role_and_api_answers() {
         let health = Health::new(Duration::from_millis(50));
         assert!(!health.readiness().0);
         health.set_role(Role::Standby);
@@ -170,7 +255,37 @@ mod tests {
         std::thread::sleep(Duration::from_millis(120));
         let (ready, body) = health.readiness();
         assert!(!ready && body.starts_with("stalled"), "{body}");
-        health.progress();
+        health.api_answered();
+        assert!(health.readiness().0);
+    }
+
+    #[test]
+    fn an_open_watch_without_events_is_ready_and_one_that_stays_closed_is_not() {
+        let health = Health::new(Duration::from_millis(80));
+        health.set_role(Role::Leader);
+        health.track_watches(["a".to_owned(), "b".to_owned()]);
+        health.watch_opened(0);
+        health.watch_opened(1);
+        // No event, no bookmark: the watches are open and the API answers (Lease renewals).
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(40));
+            health.api_answered();
+            assert_eq!(health.readiness(), (true, "leader".to_owned()));
+        }
+        // Watch b ends and cannot be opened again; the API still answers other requests.
+        health.watch_closed(1);
+        std::thread::sleep(Duration::from_millis(50));
+        health.api_answered();
+        health.watch_closed(1);
+        assert!(health.readiness().0, "not yet the stall timeout");
+        std::thread::sleep(Duration::from_millis(50));
+        health.api_answered();
+        let (ready, body) = health.readiness();
+        assert!(!ready && body.contains("watch of b"), "{body}");
+        // A list page is progress of a source whose watch is not open.
+        health.watch_progress(1);
+        assert!(health.readiness().0);
+        health.watch_opened(1);
         assert!(health.readiness().0);
     }
 }

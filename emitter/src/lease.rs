@@ -19,6 +19,9 @@ pub enum Attempt {
     Leader {
         /// The checkpoint on the Lease, if any and if it parses.
         checkpoint: Option<ResourceVersion>,
+        /// Nobody else held the Lease since this process last held it (see
+        /// [`LeaseView::no_other_holder_since`]): what this process flushed is still the truth.
+        no_other_holder: bool,
     },
     /// Someone else holds it.
     Standby {
@@ -33,6 +36,8 @@ pub struct LeaseClient {
     config: LeaseConfig,
     /// The Lease as last read or written by us.
     held: Option<LeaseView>,
+    /// The Lease as this process last saw it while holding it (kept after stepping down).
+    last_held: Option<LeaseView>,
     /// When the other holder's Lease was first seen unchanged.
     expiry: ExpiryWatch,
 }
@@ -45,6 +50,7 @@ impl LeaseClient {
             expiry: ExpiryWatch::new(config.lease_duration, None),
             config,
             held: None,
+            last_held: None,
         }
     }
 
@@ -66,13 +72,20 @@ impl LeaseClient {
             }
             tracing::info!(%holder, "Lease expired, taking over");
         }
+        let no_other_holder = self
+            .last_held
+            .as_ref()
+            .is_some_and(|mine| lease.no_other_holder_since(mine, &cfg.identity));
         lease.take(&cfg.identity, cfg.lease_duration, Timestamp::now());
         match self.store.replace(&lease).await? {
             Swap::Done(updated) => {
                 let checkpoint = checkpoint_of(&updated);
-                self.held = Some(updated);
+                self.hold(Some(updated));
                 self.expiry.reset();
-                Ok(Attempt::Leader { checkpoint })
+                Ok(Attempt::Leader {
+                    checkpoint,
+                    no_other_holder,
+                })
             }
             Swap::Conflict => Ok(Attempt::Standby { holder }),
         }
@@ -89,8 +102,11 @@ impl LeaseClient {
         );
         match self.store.create(&lease).await? {
             Swap::Done(created) => {
-                self.held = Some(created);
-                Ok(Attempt::Leader { checkpoint: None })
+                self.hold(Some(created));
+                Ok(Attempt::Leader {
+                    checkpoint: None,
+                    no_other_holder: false,
+                })
             }
             Swap::Conflict => Ok(Attempt::Standby {
                 holder: String::from("(just created by another replica)"),
@@ -138,7 +154,7 @@ impl LeaseClient {
             }
             match self.store.replace(&lease).await? {
                 Swap::Done(updated) => {
-                    self.held = (!release).then_some(updated);
+                    self.hold((!release).then_some(updated));
                     return Ok(());
                 }
                 Swap::Conflict => {
@@ -146,6 +162,7 @@ impl LeaseClient {
                     let holder = current.as_ref().map_or("", LeaseView::holder).to_owned();
                     let Some(mut fresh) = current.filter(|_| holder == self.config.identity) else {
                         self.held = None;
+                        self.last_held = None;
                         return Err(self.lost(holder));
                     };
                     if let Some(duration) = lease.duration() {
@@ -165,9 +182,22 @@ impl LeaseClient {
         }
     }
 
-    /// Forgets that we hold the Lease (after stepping down without a release).
+    /// Forgets that we hold the Lease (after stepping down without a release). What it last
+    /// looked like is kept: a retake with no other holder in between resumes from what this
+    /// process flushed.
     pub fn forget(&mut self) {
         self.held = None;
+    }
+
+    /// Records the Lease as held now (`None`: released).
+    fn hold(&mut self, lease: Option<LeaseView>) {
+        if let Some(lease) = &lease {
+            self.last_held = Some(lease.clone());
+        } else {
+            // Released: a standby may take it at once; nothing of ours is to be trusted later.
+            self.last_held = None;
+        }
+        self.held = lease;
     }
 }
 

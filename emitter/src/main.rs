@@ -118,13 +118,23 @@ async fn run(config: Config) -> anyhow::Result<ExitCode> {
         filter: config.filter.clone(),
         metrics,
         health,
-        watch: WatchOptions::default(),
+        watch: watch_options(config.watch_timeout),
     });
     tracing::info!(cluster = config.cluster_name, namespaces = ?config.namespaces, identity = config.lease.identity, "Starting");
     leader::run(&config, shared, shutdown).await?;
     server.abort();
     tracing::info!("Stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The watch timeout asked of the API server, and our own idle limit 40 s beyond it (the
+/// defaults: 290 s and 330 s).
+fn watch_options(timeout: std::time::Duration) -> WatchOptions {
+    let secs = u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX).max(1);
+    WatchOptions {
+        timeout_secs: secs,
+        idle_timeout: std::time::Duration::from_secs(u64::from(secs) + 40),
+    }
 }
 
 async fn kube_client(config: &Config) -> anyhow::Result<kube::Client> {

@@ -69,6 +69,9 @@ pub fn start(
     let (flushed_tx, flushed) = watch::channel(checkpoint);
     let (stop, stop_rx) = watch::channel(false);
     let emitting = Arc::new(AtomicBool::new(true));
+    shared
+        .health
+        .track_watches(scopes.iter().map(|s| s.label().to_owned()));
     let sink = tokio::spawn(stdout_sink::run(
         tokio::io::stdout(),
         rx,
@@ -169,6 +172,7 @@ impl Source {
                 outcome = self.step() => outcome,
                 _ = stop.changed() => Stop::Stopped,
             };
+            self.shared.health.watch_closed(self.index);
             match outcome {
                 Stop::Stopped => return,
                 Stop::Relist => {
@@ -220,7 +224,14 @@ impl Source {
         let from = match &self.resume {
             Some(from) => from.clone(),
             None => match self.relist().await {
-                Ok(Some(from)) => from,
+                Ok(Some(from)) => {
+                    // Until an item arrives, the next watch also starts from the list: a quiet
+                    // cluster must not list again each time a watch times out.
+                    if !from.is_empty() {
+                        self.resume = Some(from.clone());
+                    }
+                    from
+                }
                 Ok(None) => return Stop::Stopped,
                 Err(error) => return self.list_failed(&error),
             },
@@ -231,13 +242,15 @@ impl Source {
                 Ok(stream) => stream,
                 Err(error) => return self.failed(&error, "watch"),
             };
+        // The API answered the watch request: established, whether or not anything comes.
+        shared.health.watch_opened(self.index);
         loop {
             let item = match stream.next().await {
                 None => return Stop::Rewatch,
                 Some(Err(error)) => return self.failed(&error, "watch"),
                 Some(Ok(item)) => item,
             };
-            shared.health.progress();
+            shared.health.api_answered();
             let (object, rv_text) = match item {
                 WatchItem::Added(object) | WatchItem::Modified(object) => {
                     let rv = resource_version_of(&object).to_owned();
@@ -280,7 +293,7 @@ impl Source {
         let mut pager = Pager::new(shared.client.clone(), self.scope.clone(), DEFAULT_PAGE_SIZE);
         let mut emitted = 0u64;
         while let Some(page) = pager.next_page().await? {
-            shared.health.progress();
+            shared.health.watch_progress(self.index);
             if page.restarted {
                 shared.metrics.gone();
             }

@@ -47,17 +47,11 @@ fn kill_9_at_random_moments_loses_nothing() {
     let events = 6_000 * scale;
     let restarts = 5 * scale.min(4);
     let rate = 3_000.0;
-    // A long watch history: a restart resumes the watch from the checkpoint, so even the
-    // intermediate versions of repeated events are all seen.
-    // Watch cache: the emitter is ready (and so counted as leader) only after "an event or a
-    // bookmark", which a quiet cluster without a watch cache never sends (issue: readiness in a
-    // quiet cluster).
-    let sim = Sim::start_with_watch_cache(&[
-        "--watch-history",
-        "10000000",
-        "--bookmark-interval",
-        "500ms",
-    ]);
+    // Served as kube-apiserver serves Events (no watch cache, no bookmarks): the run lasts
+    // seconds and a revision stays watchable for five simulated minutes, so a restart resumes
+    // the watch from the checkpoint and even the intermediate versions of repeated events are
+    // all seen.
+    let sim = Sim::start(&[]);
     let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
@@ -146,9 +140,7 @@ fn forced_410s_and_closed_watches_lose_nothing() {
 
 #[test]
 fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
-    // Watch cache: the first leader is ready only after "an event or a bookmark", which a quiet
-    // cluster without a watch cache never sends (issue: readiness in a quiet cluster).
-    let sim = Sim::start_with_watch_cache(&["--bookmark-interval", "300ms"]);
+    let sim = Sim::start(&[]);
     let out_a = sim.dir.path().join("a.jsonl");
     let out_b = sim.dir.path().join("b.jsonl");
     let mut a = start_emitter(&sim, "pod-a", &out_a, &[]);
@@ -185,19 +177,29 @@ fn the_standby_takes_over_from_the_checkpoint_when_the_leader_is_killed() {
 
 #[test]
 fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
-    // A short watch history: the resumed watch gets 410, and the relist must write only what is
-    // newer than the checkpoint.
-    // Watch cache: the 410 comes from a window counted in changes, and the idle leader is ready
-    // only after "an event or a bookmark" (issue: readiness in a quiet cluster; a relist without
-    // bookmarks after every quiet spell longer than the compaction window).
-    let sim =
-        Sim::start_with_watch_cache(&["--watch-history", "500", "--bookmark-interval", "300ms"]);
+    // Without a watch cache the checkpoint's revision is compacted during the ten minutes: the
+    // resumed watch gets 410, and the relist must write only what is newer than the checkpoint.
+    down_for_ten_simulated_minutes(&Sim::start(&[]));
+}
+
+#[test]
+fn down_for_ten_simulated_minutes_with_a_watch_cache() {
+    // With a watch cache the 410 comes from its window, counted in changes.
+    down_for_ten_simulated_minutes(&Sim::start_with_watch_cache(&[
+        "--watch-history",
+        "500",
+        "--bookmark-interval",
+        "300ms",
+    ]));
+}
+
+fn down_for_ten_simulated_minutes(sim: &Sim) {
     let out = sim.dir.path().join("stdout.jsonl");
-    let mut emitter = start_emitter(&sim, "pod-a", &out, &[]);
+    let mut emitter = start_emitter(sim, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(10));
     sim.start_generating(json!({"events": 1500, "ratePerSec": 0.0, "objects": 300}));
     sim.wait_generated(1500, Duration::from_secs(60));
-    let before = all_observations(&sim);
+    let before = all_observations(sim);
     assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
     assert!(emitter.terminate(Duration::from_secs(10)).success());
     let written_before = records(&out).len();
@@ -208,14 +210,18 @@ fn down_for_ten_simulated_minutes_then_resumes_without_replaying_the_hour() {
         sim.start_generating(json!({"events": 300, "ratePerSec": 0.0, "objects": 300}));
     }
     sim.wait_generated(1500 + 3000, Duration::from_secs(60));
-    let _emitter = start_emitter(&sim, "pod-a", &out, &[]);
-    let all = all_observations(&sim);
+    let resumed = start_emitter(sim, "pod-a", &out, &[]);
+    let all = all_observations(sim);
     let c = settle(&all, &[&out], Duration::from_secs(30));
     assert_lossless(&c, 0);
     assert_eq!(
         records(&out).len() - written_before,
         all.len() - before.len(),
         "only the new observations"
+    );
+    assert!(
+        resumed.metric("eventkeeper_gone_total").unwrap_or(0.0) >= 1.0,
+        "the checkpoint was out of the window: 410, then a list"
     );
 }
 
@@ -346,9 +352,7 @@ fn sigterm_flushes_writes_the_checkpoint_and_releases_the_lease() {
 
 #[test]
 fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
-    // Watch cache: "bookmarks alone keep an idle leader ready" below; without a watch cache
-    // there are none and the idle leader turns unready (issue: readiness in a quiet cluster).
-    let sim = Sim::start_with_watch_cache(&["--bookmark-interval", "200ms"]);
+    let sim = Sim::start(&[]);
     let out = sim.dir.path().join("a.jsonl");
     // Lease timings longer than the pause: the paused API also stalls renewals, and a leader
     // that cannot renew steps down (and is then a ready standby).
@@ -375,7 +379,8 @@ fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
             .probe("/readyz")
             .filter(|(s, b)| *s == 200 && b == "standby")
     });
-    // Bookmarks alone keep an idle leader ready.
+    // An idle leader stays ready: no Event and no bookmark, but its watch is open and the API
+    // answers its renewals.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(leader.probe("/readyz").map(|(s, _)| s), Some(200));
     sim.faults(json!({"paused": true}));
@@ -392,6 +397,201 @@ fn readiness_turns_false_when_the_api_stalls_and_standbys_stay_ready() {
     wait_for(Duration::from_secs(10), "readiness to come back", || {
         leader.probe("/readyz").filter(|(s, _)| *s == 200)
     });
+}
+
+/// List requests for Events (not watches) in the simulator's request log.
+fn event_lists(sim: &Sim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|l| l.contains("path=/api/v1/events") && !l.contains("watch=true"))
+        .count()
+}
+
+/// The checkpoint on the emitter's Lease.
+fn checkpoint(sim: &Sim) -> Option<u64> {
+    sim.lease("default", "eventkeeper")?["metadata"]["annotations"]["eventkeeper.io/checkpoint"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_quiet_cluster_without_a_watch_cache_keeps_the_leader_ready_and_lists_rarely() {
+    // The default mode: no watch cache, so no bookmark ever; a revision stays watchable for 5–10
+    // simulated minutes (compaction every 5). Every request is logged, to count the lists.
+    let sim = Sim::start(&["--log-level", "warn,eventkeeper_sim::router=debug"]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // A watch ends every second (instead of every 290 s): thirty simulated minutes pass in
+    // under a minute, and the emitter re-watches from its position about once per simulated
+    // minute, as often as it would against a real server at this ratio.
+    let emitter = start_emitter(
+        &sim,
+        "pod-a",
+        &out,
+        &["--stall-timeout", "2s", "--watch-timeout", "1s"],
+    );
+    emitter.wait_leader(Duration::from_secs(10));
+    sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2}));
+    let before = all_observations(&sim);
+    assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
+    let lists_before = event_lists(&sim);
+    let relists_before = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+
+    // Thirty quiet simulated minutes: no Event is written, none expires (TTL 1 h).
+    for minute in 1..=30 {
+        sim.post("/_sim/clock", json!({"advanceSeconds": 60}));
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(
+            emitter.probe("/readyz"),
+            Some((200, "leader".to_owned())),
+            "ready after {minute} quiet simulated minutes"
+        );
+    }
+    // The position moves only with an Event, so a re-watch after the compaction window gets
+    // 410 and lists again; the list's resourceVersion then stays watchable for at least one
+    // compaction interval. So at most one list per 5 simulated minutes: N = 30 / 5 = 6.
+    let lists = event_lists(&sim) - lists_before;
+    let relists = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0) - relists_before;
+    eprintln!("30 quiet simulated minutes: {lists} list requests, {relists} relists");
+    assert!(
+        lists <= 6,
+        "{lists} list requests in 30 quiet minutes (at most 6)"
+    );
+    assert!(
+        relists >= 1.0,
+        "the compaction window passed: a re-watch got 410 and listed"
+    );
+    // The relists wrote nothing again: every listed Event was at or below the position.
+    assert_eq!(records(&out).len(), before.values().sum::<u32>() as usize);
+    assert!(records(&out).iter().all(|r| r["origin"] == "watch"));
+
+    // TTL expiry deletes every Event: the DELETEDs move the position (and so the checkpoint)
+    // past the revision before the expiry, without a list.
+    let revision: u64 = sim.status()["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let relists_before = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+    sim.post("/_sim/clock", json!({"advanceSeconds": 31 * 60}));
+    wait_for(
+        Duration::from_secs(10),
+        "the checkpoint to pass the expiry",
+        || checkpoint(&sim).filter(|c| *c > revision),
+    );
+    assert_eq!(
+        emitter.metric("eventkeeper_relists_total").unwrap_or(0.0),
+        relists_before,
+        "the DELETEDs of the expiry moved the position, not a list"
+    );
+    assert_eq!(sim.status()["liveEvents"], 0);
+
+    // Events resume: nothing lost, nothing twice.
+    sim.generate(json!({"events": 300, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2}));
+    let all = all_observations(&sim);
+    assert_lossless(&settle(&all, &[&out], Duration::from_secs(30)), 0);
+    assert_eq!(emitter.probe("/readyz"), Some((200, "leader".to_owned())));
+}
+
+/// The highest resourceVersion on stdout.
+fn highest_written(out: &std::path::Path) -> u64 {
+    records(out)
+        .iter()
+        .filter_map(|r| r["metadata"]["resourceVersion"].as_str()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_leader_that_retakes_its_own_lease_resumes_from_what_it_flushed() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // A checkpoint interval longer than the test: after the first one, the Lease's checkpoint
+    // stays behind everything written.
+    let emitter = start_emitter(&sim, "pod-a", &out, &["--checkpoint-interval", "1h"]);
+    emitter.wait_leader(Duration::from_secs(10));
+    let first = wait_for(Duration::from_secs(10), "the first checkpoint", || {
+        checkpoint(&sim)
+    });
+    sim.generate(json!({"events": 1000, "ratePerSec": 0.0, "objects": 200, "repeatShare": 0.3}));
+    let before = all_observations(&sim);
+    assert_lossless(&settle(&before, &[&out], Duration::from_secs(30)), 0);
+    assert_eq!(
+        checkpoint(&sim),
+        Some(first),
+        "the checkpoint stayed behind"
+    );
+    let transitions =
+        sim.lease("default", "eventkeeper").unwrap()["spec"]["leaseTransitions"].clone();
+
+    // The API stops answering for longer than the renew deadline (1.5 s): the leader steps
+    // down; when the API is back it retakes its own Lease, which nobody else held meanwhile.
+    sim.faults(json!({"paused": true}));
+    wait_for(Duration::from_secs(10), "the leader to step down", || {
+        (emitter.metric("eventkeeper_leader") == Some(0.0)).then_some(())
+    });
+    sim.faults(json!({"paused": false}));
+    emitter.wait_leader(Duration::from_secs(10));
+    let lease = sim.lease("default", "eventkeeper").unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "pod-a");
+    assert_eq!(
+        lease["spec"]["leaseTransitions"], transitions,
+        "no other holder"
+    );
+
+    sim.generate(json!({"events": 500, "ratePerSec": 0.0, "objects": 200, "repeatShare": 0.3}));
+    let all = all_observations(&sim);
+    // Resumed from what it had flushed, not from the old checkpoint: nothing written twice.
+    assert_lossless(&settle(&all, &[&out], Duration::from_secs(30)), 0);
+}
+
+#[test]
+fn checkpoint_writes_catch_up_as_soon_as_the_api_answers_again() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    // Renewals every 5 s: a failed checkpoint write that waited for the next renewal would be
+    // 5 s late; the renew deadline (20 s) outlasts the errors.
+    let lease = [
+        "--retry-period",
+        "5s",
+        "--renew-deadline",
+        "20s",
+        "--lease-duration",
+        "30s",
+        "--checkpoint-interval",
+        "5s",
+    ];
+    let mut emitter = start_emitter(&sim, "pod-a", &out, &lease);
+    emitter.wait_leader(Duration::from_secs(10));
+    let rate = 500.0;
+    sim.start_generating(
+        json!({"events": 10_000, "ratePerSec": rate, "objects": 300, "repeatShare": 0.3}),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // The next two Lease requests get 500 while the watch goes on and lines are flushed.
+    sim.faults(json!({"serverErrors": 2}));
+    wait_for(Duration::from_secs(30), "both 500s to be answered", || {
+        (sim.faults_state()["serverErrorsRemaining"] == 0).then_some(())
+    });
+    let answered = std::time::Instant::now();
+    let target = highest_written(&out);
+    wait_for(
+        Duration::from_secs(30),
+        "the checkpoint to catch up with stdout",
+        || checkpoint(&sim).filter(|c| *c >= target),
+    );
+    let caught_up = answered.elapsed();
+    eprintln!("the checkpoint caught up {caught_up:?} after the API answered again");
+    assert!(
+        caught_up < Duration::from_secs(2),
+        "the checkpoint caught up {caught_up:?} after the API answered again, not at once"
+    );
+    // A kill -9 now replays at most one checkpoint interval of traffic.
+    std::thread::sleep(Duration::from_millis(500));
+    emitter.kill_and_restart();
+    sim.wait_generated(10_000, Duration::from_secs(60));
+    let c = settle(&all_observations(&sim), &[&out], Duration::from_secs(30));
+    assert_lossless(&c, (rate * 5.0) as u32);
 }
 
 #[test]

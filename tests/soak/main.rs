@@ -165,8 +165,7 @@ impl Soak {
         workspace_binary("eventkeeper-catchup", "eventkeeper-catchup");
         wire::create_bucket(&moto.url, BUCKET);
         // A watch cache: the "real 410" fault needs a history window counted in changes that the
-        // emitter can fall behind, and the emitter only turns ready after an event or a bookmark
-        // (issue 14's open readiness gap in a cluster without a watch cache).
+        // emitter can fall behind (without one, a revision lives five simulated minutes).
         let sim = SimProcess::start_with_watch_cache(&[
             "--clock-speed",
             &knobs.clock_speed.to_string(),
@@ -713,6 +712,11 @@ fn chaos_soak_loses_nothing_and_gap_metrics_never_under_report() {
     assert!(gone > 0.0, "no real 410 reached an emitter\n{text}");
     // Nothing lost.
     assert!(delivery.lost.is_empty(), "observations lost\n{text}");
+    // Issue 17's duplicate target under the whole fault mix: at most 5 % of the observations.
+    assert!(
+        dup_share <= 5.0,
+        "duplicates are {dup_share:.2} % of the observations (at most 5 %)\n{text}"
+    );
     // The gap metrics never under-report.
     assert!(
         outside_relists.is_empty(),

@@ -68,7 +68,9 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
-    /// Starts `eventkeeper-sim` with `args` and waits until it listens.
+    /// Starts `eventkeeper-sim` with `args` and waits until it listens. Logs at `warn` unless
+    /// `args` set `--log-level` (e.g. `warn,eventkeeper_sim::router=debug` logs every request,
+    /// see [`Self::requests`]).
     pub fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
@@ -76,7 +78,11 @@ impl SimProcess {
         let mut child = Command::new(sim_binary())
             .args(["--listen", "127.0.0.1:0", "--kubeconfig-out"])
             .arg(&kubeconfig)
-            .args(["--log-level", "warn"])
+            .args(if args.contains(&"--log-level") {
+                &[][..]
+            } else {
+                &["--log-level", "warn"][..]
+            })
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -133,6 +139,11 @@ impl SimProcess {
         self.post("/_sim/faults", faults);
     }
 
+    /// The fault settings and what is left of them (`GET /_sim/faults`).
+    pub fn faults_state(&self) -> Value {
+        serde_json::from_str(&self.admin("GET", "/_sim/faults", None)).expect("faults JSON")
+    }
+
     /// Starts generating load and returns at once (see [`Self::wait_generated`]).
     pub fn start_generating(&self, spec: Value) {
         self.post("/_sim/generate", spec);
@@ -164,6 +175,17 @@ impl SimProcess {
             200 => Some(serde_json::from_str(&text).expect("Lease JSON")),
             other => panic!("GET {path}: {other} {text}"),
         }
+    }
+
+    /// The requests the simulator logged (`Request method=… path=… query=…` lines of its log,
+    /// written when it runs with `eventkeeper_sim::router=debug`), each as that line.
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("sim.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" Request ") && l.contains("method="))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Every observation the simulator produced, in order.
