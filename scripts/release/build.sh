@@ -71,7 +71,8 @@ target_installable() {
 stage_static() {
     local arch=$1 target bin
     shift
-    target=$(rust_target "$arch")
+    # Called where `set -e` does not apply (`stage_static ... && ...`): fail explicitly.
+    target=$(rust_target "$arch") || exit 1
     target_installable "$arch" "$target" || return 1
     scripts/chart/build-static.sh "$target" "$@"
     for bin in "$@"; do
@@ -139,13 +140,21 @@ version() { sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1; }
 
 cmd_version() { version; }
 
+# build_then_pack PACK "BIN..." ARCH...: stages the binaries for every architecture that can be
+# built, then packs those architectures with PACK.
+build_then_pack() {
+    local pack=$1 bins arch built=()
+    read -r -a bins <<<"$2"
+    shift 2
+    for arch in "$@"; do
+        stage_static "$arch" "${bins[@]}" && built+=("$arch")
+    done
+    ((${#built[@]} == 0)) || "$pack" "${built[@]}"
+}
+
 cmd_lambda() {
     (($# > 0)) || die "lambda: name at least one architecture"
-    local arch built=()
-    for arch in "$@"; do
-        stage_static "$arch" "${LAMBDAS[@]}" && built+=("$arch")
-    done
-    ((${#built[@]} == 0)) || cmd_pack_lambda "${built[@]}"
+    build_then_pack cmd_pack_lambda "${LAMBDAS[*]}" "$@"
 }
 
 # A provided.al2023 function is a zip whose `bootstrap` is the executable; fixed timestamps and
@@ -175,11 +184,7 @@ PY
 
 cmd_plugin() {
     (($# > 0)) || die "plugin: name at least one architecture"
-    local arch built=()
-    for arch in "$@"; do
-        stage_static "$arch" "$PLUGIN" && built+=("$arch")
-    done
-    ((${#built[@]} == 0)) || cmd_pack_plugin "${built[@]}"
+    build_then_pack cmd_pack_plugin "$PLUGIN" "$@"
 }
 
 # One tarball per architecture (the binary and LICENSE, as krew installs it) and the krew

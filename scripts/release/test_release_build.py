@@ -86,6 +86,12 @@ class ReleaseBuild(unittest.TestCase):
         self.build("pack-lambda", "amd64", "arm64")
         self.assertEqual(first, {p: p.read_bytes() for p in out})
 
+    def test_an_unknown_architecture_is_an_error_before_any_build(self) -> None:
+        result = self.build("lambda", "sparc", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("unknown architecture 'sparc'", result.stderr)
+        self.assertNotIn("SKIPPED", result.stdout + result.stderr)
+
     def test_a_function_not_staged_is_an_error(self) -> None:
         self.stage("amd64", "eventkeeper-catchup")
         result = self.build("pack-lambda", "amd64", check=False)
