@@ -594,6 +594,62 @@ fn checkpoint_writes_catch_up_as_soon_as_the_api_answers_again() {
     assert_lossless(&c, (rate * 5.0) as u32);
 }
 
+/// Lease-batched TTL expiry deletes a whole batch of Events at one revision. A watch cut inside
+/// that burst resumes from the shared revision: the rest of the burst is behind it (deletions
+/// are not records), no 410 and no relist follow, and nothing written afterwards is lost or
+/// written twice.
+#[test]
+fn a_watch_cut_inside_a_shared_revision_burst_loses_nothing() {
+    let sim = Sim::start(&[]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let emitter = start_emitter(&sim, "pod-a", &out, &[]);
+    emitter.wait_leader(Duration::from_secs(10));
+    // One write each, all within a minute of simulated time: one etcd lease, one expiry.
+    sim.generate(json!({"events": 200, "ratePerSec": 0.0, "objects": 200, "repeatShare": 0.0}));
+    assert_lossless(
+        &settle(&all_observations(&sim), &[&out], Duration::from_secs(30)),
+        0,
+    );
+    let restarts_before = emitter
+        .metric("eventkeeper_watch_restarts_total")
+        .unwrap_or(0.0);
+    let relists_before = emitter.metric("eventkeeper_relists_total").unwrap_or(0.0);
+
+    // Every watch ends after 50 events: the batch's 200 DELETEDs, at one revision, are cut.
+    sim.faults(json!({"closeWatchesAfter": 50}));
+    let expiry = sim.post("/_sim/clock", json!({"advanceSeconds": 3700}));
+    assert!(
+        expiry["expired"].as_u64().unwrap_or(0) >= 200,
+        "the batch expired: {expiry}"
+    );
+    wait_for(
+        Duration::from_secs(20),
+        "the watch was cut in the burst",
+        || {
+            (emitter
+                .metric("eventkeeper_watch_restarts_total")
+                .unwrap_or(0.0)
+                > restarts_before)
+                .then_some(())
+        },
+    );
+    sim.faults(json!({"closeWatchesAfter": 0}));
+
+    sim.generate(json!({"events": 100, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.0, "namespaces": ["after"]}));
+    let c = settle(&all_observations(&sim), &[&out], Duration::from_secs(30));
+    assert_lossless(&c, 0);
+    assert_eq!(
+        emitter.metric("eventkeeper_relists_total").unwrap_or(0.0),
+        relists_before,
+        "resuming inside the burst needed no relist"
+    );
+    assert_eq!(
+        emitter.metric("eventkeeper_gone_total").unwrap_or(0.0),
+        0.0,
+        "and met no 410"
+    );
+}
+
 #[test]
 fn bad_configuration_exits_64_with_one_line() {
     for args in [
