@@ -8,6 +8,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::config::{ArchiveTarget, BackfillSettings, ClusterAccess, Config};
+use crate::failure::FailureLabel;
 use crate::{
     ArchiveStore, Backfill, BackfillConfig, CloudWatchSink, ClusterConnector, ClusterTarget,
     DirStore, Limits, Runner, S3Store, scheduled_time,
@@ -142,7 +143,7 @@ async fn serve<S: ArchiveStore + Sync>(
 #[derive(Debug, thiserror::Error)]
 #[error("{label}: {message} (retryable: {retryable})")]
 struct InvocationError {
-    label: &'static str,
+    label: FailureLabel,
     message: String,
     retryable: bool,
 }
@@ -171,7 +172,7 @@ async fn invoke<S: ArchiveStore>(
     let scheduled =
         scheduled_time(payload, Timestamp::now(), config.schedule_interval).map_err(|e| {
             InvocationError {
-                label: "bad_payload",
+                label: FailureLabel::BadPayload,
                 message: e.to_string(),
                 retryable: false,
             }
@@ -217,7 +218,7 @@ async fn invoke<S: ArchiveStore>(
             };
             println!("{}", metrics.to_emf(&config.cluster_name, Timestamp::now()));
             let message = error_chain(&error);
-            tracing::error!(error = %message, label = error.metric_label(), retryable = error.is_retryable(), "Catch-up run failed");
+            tracing::error!(error = %message, label = %error.metric_label(), retryable = error.is_retryable(), "Catch-up run failed");
             Err(InvocationError {
                 label: error.metric_label(),
                 message,

@@ -20,6 +20,7 @@ mod archive;
 mod backfill;
 mod cluster;
 pub mod config;
+mod failure;
 pub mod iam;
 pub mod metrics;
 mod run;
@@ -28,6 +29,7 @@ mod schedule;
 pub use archive::{ArchiveStore, DirStore, S3Store};
 pub use backfill::{Backfill, BackfillConfig, CloudWatchSink, Limits};
 pub use cluster::{ClusterConnector, ClusterTarget};
+pub use failure::FailureLabel;
 pub use run::Runner;
 pub use schedule::scheduled_time;
 

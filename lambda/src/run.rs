@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::archive::{ArchiveError, ArchiveReport, ArchiveStore, Archiver, PossibleGap};
 use crate::backfill::{Backfill, BackfillError, BackfillReport};
 use crate::cluster::{ClusterConnector, ClusterError};
+use crate::failure::FailureLabel;
 use crate::metrics::RunMetrics;
 
 /// Why a run failed. No failure advances the checkpoint.
@@ -36,10 +37,10 @@ impl RunError {
     }
 
     /// Fixed label for metrics and logs.
-    pub fn metric_label(&self) -> &'static str {
+    pub fn metric_label(&self) -> FailureLabel {
         match self {
             RunError::ArchiveFailed(e) => e.metric_label(),
-            RunError::ClusterUnreachable(_) => "cluster_unreachable",
+            RunError::ClusterUnreachable(_) => FailureLabel::ClusterUnreachable,
             RunError::BackfillFailed(e) => e.metric_label(),
         }
     }

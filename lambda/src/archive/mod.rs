@@ -87,15 +87,6 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         !matches!(self, StoreError::Failed(_))
     }
-
-    /// Fixed label for metrics and logs.
-    pub fn metric_label(&self) -> &'static str {
-        match self {
-            StoreError::PreconditionFailed(_) => "precondition_failed",
-            StoreError::Unavailable(_) => "unavailable",
-            StoreError::Failed(_) => "failed",
-        }
-    }
 }
 
 /// Where archive objects and the checkpoint live: S3, or a local directory.

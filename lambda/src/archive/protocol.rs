@@ -14,6 +14,7 @@ use super::{
     possible_gap,
 };
 use crate::cluster::{ClusterConnector, ClusterError};
+use crate::failure::FailureLabel;
 
 /// Rounds of read-checkpoint/act before giving up to contention (each round makes progress
 /// unless another run does at the same moment).
@@ -48,12 +49,12 @@ impl ArchiveError {
     }
 
     /// Fixed label for metrics and logs.
-    pub fn metric_label(&self) -> &'static str {
+    pub fn metric_label(&self) -> FailureLabel {
         match self {
-            Self::ClusterUnreachable(_) => "cluster_unreachable",
-            Self::ListFailed(_) => "list_failed",
-            Self::StoreFailed(_) => "archive_failed",
-            Self::Contention(_) => "contention",
+            Self::ClusterUnreachable(_) => FailureLabel::ClusterUnreachable,
+            Self::ListFailed(_) => FailureLabel::ListFailed,
+            Self::StoreFailed(_) => FailureLabel::ArchiveFailed,
+            Self::Contention(_) => FailureLabel::Contention,
         }
     }
 }

@@ -39,6 +39,7 @@ pub use envelope::{Envelope, UnknownEnvelope};
 use eventkeeper_core::resource_version::{ResourceVersion, is_newer_version};
 use eventkeeper_core::source::{ListError, Pager, Scope};
 
+use crate::failure::FailureLabel;
 use batches::{LogEntry, place, plan};
 use handoff::{HeldLease, LeaseError, LeaseHandoff, LeaseView, Liveness, PendingBatch};
 
@@ -75,13 +76,13 @@ impl BackfillError {
     }
 
     /// Fixed label for metrics and logs.
-    pub fn metric_label(&self) -> &'static str {
+    pub fn metric_label(&self) -> FailureLabel {
         match self {
-            Self::LeaseFailed(LeaseError::Lost { .. }) => "backfill_lease_lost",
-            Self::LeaseFailed(_) => "backfill_lease_failed",
-            Self::ListFailed(_) => "backfill_list_failed",
-            Self::WriteFailed(_) => "backfill_write_failed",
-            Self::InconsistentList(_) => "backfill_list_inconsistent",
+            Self::LeaseFailed(LeaseError::Lost { .. }) => FailureLabel::BackfillLeaseLost,
+            Self::LeaseFailed(_) => FailureLabel::BackfillLeaseFailed,
+            Self::ListFailed(_) => FailureLabel::BackfillListFailed,
+            Self::WriteFailed(_) => FailureLabel::BackfillWriteFailed,
+            Self::InconsistentList(_) => FailureLabel::BackfillListInconsistent,
         }
     }
 }
