@@ -17,4 +17,7 @@ pub use duration::{DurationError, parse_duration};
 pub use exit::{EXIT_BAD_CONFIG, bad_config, parse_args, parse_args_from};
 pub use logs::{LogFormat, LogLevel, LogLevelError, init_logs};
 pub use runtime::{run_async, shutdown_signal};
-pub use settings::{DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE, lease_namespace_or_default};
+pub use settings::{
+    DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE, KubeconfigArgs, LogArgs,
+    lease_namespace_or_default, parse_cluster_name,
+};

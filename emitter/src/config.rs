@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use eventkeeper_cli::{
-    DEFAULT_LEASE_NAME, LogFormat, LogLevel, lease_namespace_or_default, parse_duration,
+    DEFAULT_LEASE_NAME, KubeconfigArgs, LogArgs, LogFormat, LogLevel, lease_namespace_or_default,
+    parse_cluster_name, parse_duration,
 };
 use eventkeeper_core::filter::{Filter, Rule};
 use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_line_bytes};
@@ -14,9 +15,9 @@ use eventkeeper_core::record::line_budget::{DEFAULT_MAX_LINE_BYTES, parse_max_li
 /// Why a configuration is refused (beyond what the flag parser checks).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    /// The cluster name is empty.
-    #[error("--cluster-name must not be empty")]
-    EmptyClusterName,
+    /// No cluster name (a blank one is refused by the flag parser).
+    #[error("--cluster-name is required")]
+    MissingClusterName,
     /// Lease timings that would let two leaders overlap.
     #[error(
         "lease timings must satisfy retry-period < renew-deadline < lease-duration (got {retry:?} < {renew:?} < {lease:?})"
@@ -41,21 +42,12 @@ pub enum ConfigError {
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArgs {
     /// Cluster name written into every record.
-    #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME")]
+    #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME", value_parser = parse_cluster_name)]
     pub cluster_name: Option<String>,
 
-    /// kubeconfig file to use instead of the in-cluster service account (the standard
-    /// `KUBECONFIG`; `EVENTKEEPER_KUBECONFIG` is accepted as an alias).
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// The catch-up's older name for `KUBECONFIG`, accepted by both binaries.
-    #[arg(
-        long = "eventkeeper-kubeconfig",
-        env = "EVENTKEEPER_KUBECONFIG",
-        hide = true
-    )]
-    pub kubeconfig_alias: Option<PathBuf>,
+    /// kubeconfig (`KUBECONFIG`, or its older alias).
+    #[command(flatten)]
+    pub kubeconfig: KubeconfigArgs,
 
     /// Namespaces to watch, comma-separated; empty means all namespaces.
     #[arg(
@@ -137,18 +129,9 @@ pub struct RunArgs {
     #[arg(long, env = "EVENTKEEPER_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// Log format on stderr.
-    #[arg(
-        long,
-        env = "EVENTKEEPER_LOG_FORMAT",
-        value_enum,
-        default_value = "json"
-    )]
-    pub log_format: LogFormat,
-
-    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
-    #[arg(long, env = "EVENTKEEPER_LOG_LEVEL", default_value = "info")]
-    pub log_level: LogLevel,
+    /// Log format and level.
+    #[command(flatten)]
+    pub logs: LogArgs,
 }
 
 /// The validated configuration the emitter runs with.
@@ -207,8 +190,7 @@ impl RunArgs {
         let cluster_name = self
             .cluster_name
             .clone()
-            .filter(|c| !c.trim().is_empty())
-            .ok_or(ConfigError::EmptyClusterName)?;
+            .ok_or(ConfigError::MissingClusterName)?;
         for (name, value) in [
             ("flush-interval", self.flush_interval),
             ("checkpoint-interval", self.checkpoint_interval),
@@ -244,11 +226,7 @@ impl RunArgs {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(Config {
             cluster_name,
-            kubeconfig: [&self.kubeconfig, &self.kubeconfig_alias]
-                .into_iter()
-                .flatten()
-                .find(|p| !p.as_os_str().is_empty())
-                .cloned(),
+            kubeconfig: self.kubeconfig.path(),
             namespaces,
             filter: Filter::new(self.include.clone(), self.exclude.clone()),
             max_line_bytes: self.max_line_bytes,
@@ -270,8 +248,8 @@ impl RunArgs {
             stall_timeout: self.stall_timeout,
             watch_timeout: self.watch_timeout,
             listen: self.listen,
-            log_format: self.log_format,
-            log_level: self.log_level.clone(),
+            log_format: self.logs.log_format,
+            log_level: self.logs.log_level.clone(),
         })
     }
 }

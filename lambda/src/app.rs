@@ -82,8 +82,8 @@ fn backfill(settings: &BackfillSettings, aws: &aws_config::SdkConfig, config: &C
         sink,
         BackfillConfig {
             cluster: config.cluster_name.clone(),
-            lease_namespace: config.lease_namespace.clone(),
-            lease_name: config.lease_name.clone(),
+            lease_namespace: settings.lease_namespace.clone(),
+            lease_name: settings.lease_name.clone(),
             hold: settings.lease_duration,
             envelope: settings.envelope,
             page_size: config.page_size,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use eventkeeper_cli::{
-    DEFAULT_LEASE_NAME, LogFormat, LogLevel, lease_namespace_or_default, parse_duration,
+    DEFAULT_LEASE_NAME, KubeconfigArgs, LogArgs, LogFormat, LogLevel, lease_namespace_or_default,
+    parse_cluster_name, parse_duration,
 };
 use jiff::SignedDuration;
 
@@ -15,9 +16,6 @@ use crate::backfill::Envelope;
 /// Why a configuration is refused (beyond what the flag parser checks).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    /// The cluster name is empty.
-    #[error("--cluster-name must not be empty")]
-    EmptyClusterName,
     /// `--spool-dir` names no directory.
     #[error("--spool-dir {0} is not a directory")]
     SpoolDirMissing(String),
@@ -56,21 +54,12 @@ pub enum ConfigError {
 #[command(name = "eventkeeper-catchup", version, about)]
 pub struct Args {
     /// Cluster name written into every record; with EKS, also the cluster to describe.
-    #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME")]
+    #[arg(long, env = "EVENTKEEPER_CLUSTER_NAME", value_parser = parse_cluster_name)]
     pub cluster_name: String,
 
-    /// Read the cluster through this kubeconfig instead of the EKS API (local runs, non-EKS).
-    /// The standard `KUBECONFIG`; `EVENTKEEPER_KUBECONFIG` is accepted as an alias.
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// The older name of `KUBECONFIG`, still accepted.
-    #[arg(
-        long = "eventkeeper-kubeconfig",
-        env = "EVENTKEEPER_KUBECONFIG",
-        hide = true
-    )]
-    pub kubeconfig_alias: Option<PathBuf>,
+    /// kubeconfig (`KUBECONFIG`, or its older alias).
+    #[command(flatten)]
+    pub kubeconfig: KubeconfigArgs,
 
     /// Test/non-standard setups only: API endpoint to use instead of DescribeCluster's.
     #[arg(long, env = "EVENTKEEPER_EKS_ENDPOINT_OVERRIDE", value_name = "URL")]
@@ -148,18 +137,9 @@ pub struct Args {
     #[arg(long, env = "EVENTKEEPER_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
 
-    /// Log format on stderr.
-    #[arg(
-        long,
-        env = "EVENTKEEPER_LOG_FORMAT",
-        value_enum,
-        default_value = "json"
-    )]
-    pub log_format: LogFormat,
-
-    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
-    #[arg(long, env = "EVENTKEEPER_LOG_LEVEL", default_value = "info")]
-    pub log_level: LogLevel,
+    /// Log format and level.
+    #[command(flatten)]
+    pub logs: LogArgs,
 }
 
 /// Where the cluster is read.
@@ -196,6 +176,10 @@ pub struct BackfillSettings {
     pub envelope: Envelope,
     /// The hold on the Lease between renewals.
     pub lease_duration: Duration,
+    /// Namespace of the emitter's Lease.
+    pub lease_namespace: String,
+    /// Name of the emitter's Lease.
+    pub lease_name: String,
 }
 
 /// The validated configuration the catch-up runs with.
@@ -221,10 +205,6 @@ pub struct Config {
     pub scheduled_time: Option<String>,
     /// The backfill, when on.
     pub backfill: Option<BackfillSettings>,
-    /// Namespace of the emitter's Lease.
-    pub lease_namespace: String,
-    /// Name of the emitter's Lease.
-    pub lease_name: String,
     /// Log format on stderr.
     pub log_format: LogFormat,
     /// Log level or filter.
@@ -234,9 +214,6 @@ pub struct Config {
 impl Args {
     /// Checks what clap cannot and fills in the defaults that depend on other settings.
     pub fn validate(&self) -> Result<Config, ConfigError> {
-        if self.cluster_name.trim().is_empty() {
-            return Err(ConfigError::EmptyClusterName);
-        }
         if self.schedule_interval.is_zero() || self.ttl.is_zero() {
             return Err(ConfigError::ZeroDuration);
         }
@@ -251,11 +228,7 @@ impl Args {
                 ttl: format!("{ttl:#}"),
             });
         }
-        let kubeconfig = [&self.kubeconfig, &self.kubeconfig_alias]
-            .into_iter()
-            .flatten()
-            .find(|p| !p.as_os_str().is_empty())
-            .cloned();
+        let kubeconfig = self.kubeconfig.path();
         let cluster = match kubeconfig {
             Some(_)
                 if self.eks_endpoint_override.is_some() || self.eks_ca_override_file.is_some() =>
@@ -296,6 +269,8 @@ impl Args {
                     log_stream: stream.clone(),
                     envelope: self.backfill_envelope,
                     lease_duration: self.backfill_lease_duration,
+                    lease_namespace: lease_namespace_or_default(self.lease_namespace.as_deref()),
+                    lease_name: self.lease_name.clone(),
                 })
             }
             // Unset or empty (Terraform's "off").
@@ -312,10 +287,8 @@ impl Args {
             spool_dir,
             scheduled_time: self.scheduled_time.clone(),
             backfill,
-            lease_namespace: lease_namespace_or_default(self.lease_namespace.as_deref()),
-            lease_name: self.lease_name.clone(),
-            log_format: self.log_format,
-            log_level: self.log_level.clone(),
+            log_format: self.logs.log_format,
+            log_level: self.logs.log_level.clone(),
         })
     }
 }
@@ -354,9 +327,26 @@ mod tests {
         assert_eq!(config.schedule_interval, SignedDuration::from_mins(30));
         assert_eq!(config.archive, ArchiveTarget::Dir(PathBuf::from("archive")));
         assert!(config.backfill.is_none());
-        assert_eq!(config.lease_namespace, "ops");
-        assert_eq!(config.lease_name, DEFAULT_LEASE_NAME);
         assert_eq!(config.log_format, LogFormat::Json);
+        // The Lease is the backfill's: its location comes with the backfill settings.
+        let config = parse(&[
+            "--cluster-name",
+            "prod",
+            "--lease-namespace",
+            "ops",
+            "--backfill-log-group",
+            "g",
+        ])
+        .expect("valid");
+        let backfill = config.backfill.expect("on");
+        assert_eq!(backfill.lease_namespace, "ops");
+        assert_eq!(backfill.lease_name, DEFAULT_LEASE_NAME);
+    }
+
+    #[test]
+    fn a_blank_cluster_name_is_refused_by_the_shared_parser() {
+        let error = parse(&["--cluster-name", " "]).expect_err("invalid");
+        assert!(error.contains("must not be empty"), "{error}");
     }
 
     #[test]
