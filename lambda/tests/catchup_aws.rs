@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::S3Store;
 use eventkeeper_catchup::testing::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag,
+    ArchiveStore, Checkpoint, ObjectInfo, SpooledObject, StoreError, Tag,
 };
 use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
@@ -285,13 +285,8 @@ impl ArchiveStore for CrashAfterUpload {
         self.inner.write_checkpoint(checkpoint, expected).await
     }
 
-    async fn create_object(
-        &self,
-        key: &str,
-        body: &SpooledBody,
-        info: &ObjectInfo,
-    ) -> Result<(), StoreError> {
-        self.inner.create_object(key, body, info).await?;
+    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        self.inner.create_object(key, object).await?;
         self.uploaded
             .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(())

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, S3Store, SpooledBody, StoreError, Tag,
+    ArchiveStore, Checkpoint, ObjectInfo, S3Store, SpooledObject, StoreError, Tag,
 };
 use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{MotoServer, SimProcess};
@@ -51,12 +51,8 @@ impl ArchiveStore for Watched {
         self.inner.write_checkpoint(checkpoint, expected).await
     }
 
-    async fn create_object(
-        &self,
-        key: &str,
-        body: &SpooledBody,
-        info: &ObjectInfo,
-    ) -> Result<(), StoreError> {
+    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        let body = &object.body;
         assert_eq!(body.path().parent(), Some(self.spool_dir.as_path()));
         assert_eq!(
             std::fs::metadata(body.path()).expect("spooled").len(),
@@ -64,11 +60,11 @@ impl ArchiveStore for Watched {
         );
         self.seen.lock().unwrap().push(body.path().to_owned());
         match self.upload {
-            Upload::Succeed => self.inner.create_object(key, body, info).await,
+            Upload::Succeed => self.inner.create_object(key, object).await,
             Upload::Fail => Err(StoreError::Unavailable("injected upload failure".into())),
             Upload::LoseTheRace => {
-                self.inner.create_object(key, body, info).await?;
-                self.inner.create_object(key, body, info).await
+                self.inner.create_object(key, object).await?;
+                self.inner.create_object(key, object).await
             }
         }
     }

@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledObject, StoreError, Tag, checkpoint_key};
 
 /// An archive rooted at a local directory.
 #[derive(Clone, Debug)]
@@ -79,12 +79,8 @@ impl ArchiveStore for DirStore {
         Ok(Tag(text))
     }
 
-    async fn create_object(
-        &self,
-        key: &str,
-        body: &SpooledBody,
-        info: &ObjectInfo,
-    ) -> Result<(), StoreError> {
+    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        let SpooledObject { body, info } = object;
         let path = self.root.join(key);
         let dir = path.parent().expect("a key has a directory");
         fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;

@@ -25,7 +25,7 @@ pub use dir_store::DirStore;
 pub use gap::{PossibleGap, possible_gap};
 pub use protocol::{ArchiveError, ArchiveReport, Archiver};
 pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
-pub use spool::SpooledBody;
+pub use spool::{SpooledBody, SpooledObject};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,7 @@ pub trait ArchiveStore {
     fn create_object(
         &self,
         key: &str,
-        body: &SpooledBody,
-        info: &ObjectInfo,
+        object: &SpooledObject,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// What an existing object says about itself; `None` when it does not exist.

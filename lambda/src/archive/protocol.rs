@@ -158,14 +158,10 @@ impl<S: ArchiveStore> Archiver<'_, S> {
                 let batch = self
                     .list_batch(pending.after_resource_version, report)
                     .await?;
-                match self
-                    .store
-                    .create_object(&pending.key, &batch.body, &batch.info)
-                    .await
-                {
+                match self.store.create_object(&pending.key, &batch.object).await {
                     Ok(()) => {
-                        self.count_written(&pending.key, &batch.info, report);
-                        batch.info
+                        self.count_written(&pending.key, &batch.object.info, report);
+                        batch.object.info
                     }
                     Err(StoreError::PreconditionFailed(_)) => {
                         match self.store.object_info(&pending.key).await? {
@@ -198,9 +194,9 @@ impl<S: ArchiveStore> Archiver<'_, S> {
     ) -> Result<bool, ArchiveError> {
         let after = checkpoint.resource_version;
         let batch = self.list_batch(after, report).await?;
-        if batch.info.events == 0 {
+        if batch.object.info.events == 0 {
             let next = Checkpoint {
-                last_good_run: Some(batch.info.listed_at),
+                last_good_run: Some(batch.object.info.listed_at),
                 ..checkpoint.clone()
             };
             return match self.store.write_checkpoint(&next, tag.as_ref()).await {
@@ -222,14 +218,10 @@ impl<S: ArchiveStore> Archiver<'_, S> {
             Err(StoreError::PreconditionFailed(_)) => return Ok(false),
             Err(error) => return Err(error.into()),
         };
-        let info = match self
-            .store
-            .create_object(&key, &batch.body, &batch.info)
-            .await
-        {
+        let info = match self.store.create_object(&key, &batch.object).await {
             Ok(()) => {
-                self.count_written(&key, &batch.info, report);
-                batch.info
+                self.count_written(&key, &batch.object.info, report);
+                batch.object.info
             }
             // A duplicate delivery adopted our claim and uploaded first: its object counts.
             Err(StoreError::PreconditionFailed(_)) => match self.store.object_info(&key).await? {
@@ -277,8 +269,8 @@ impl<S: ArchiveStore> Archiver<'_, S> {
                 io => ArchiveError::StoreFailed(StoreError::Unavailable(io.to_string())),
             })?;
         report.events_listed += batch.listed;
-        report.archive_bytes += if batch.info.events > 0 {
-            batch.body.len()
+        report.archive_bytes += if batch.object.info.events > 0 {
+            batch.object.body.len()
         } else {
             0
         };

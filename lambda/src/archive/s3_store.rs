@@ -7,7 +7,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledBody, StoreError, Tag, checkpoint_key};
+use super::{ArchiveStore, Checkpoint, ObjectInfo, SpooledObject, StoreError, Tag, checkpoint_key};
 
 /// S3 API calls the catch-up makes, for the IAM policy's single source of truth.
 pub const S3_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];
@@ -91,12 +91,8 @@ impl ArchiveStore for S3Store {
         Ok(Tag(output.e_tag().unwrap_or_default().to_owned()))
     }
 
-    async fn create_object(
-        &self,
-        key: &str,
-        body: &SpooledBody,
-        info: &ObjectInfo,
-    ) -> Result<(), StoreError> {
+    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        let SpooledObject { body, info } = object;
         // Streamed from disk; the SDK reopens the file if it retries the request.
         let stream = ByteStream::read_from()
             .path(body.path())

@@ -149,12 +149,19 @@ pub fn remove_stale(dir: &Path) {
     }
 }
 
-/// What listing into a spool produced.
-pub struct Spooled {
+/// An archive object ready to be stored: its body and what it says about itself, which every
+/// store writes together.
+pub struct SpooledObject {
     /// The object's body.
     pub body: SpooledBody,
     /// What the object says about itself.
     pub info: ObjectInfo,
+}
+
+/// What listing into a spool produced.
+pub struct Spooled {
+    /// The object to store.
+    pub object: SpooledObject,
     /// Events the list returned (archived or not).
     pub listed: u64,
 }
@@ -220,8 +227,10 @@ pub async fn list_into_spool<S: PageSource>(
             .is_none_or(|s| info.max_resource_version <= s.get())
     );
     Ok(Spooled {
-        body: spool.finish()?,
-        info,
+        object: SpooledObject {
+            body: spool.finish()?,
+            info,
+        },
         listed,
     })
 }
