@@ -141,7 +141,7 @@ async fn serve<S: ArchiveStore + Sync>(
 
 /// A failed invocation, as Lambda reports it.
 #[derive(Debug, thiserror::Error)]
-#[error("{label}: {message} (retryable: {retryable})")]
+#[error("{}: {message} (retryable: {retryable})", label.as_str())]
 struct InvocationError {
     label: FailureLabel,
     message: String,
@@ -157,7 +157,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             "NotRetryable"
         };
         lambda_runtime::Diagnostic {
-            error_type: format!("{kind}.{}", error.label),
+            error_type: format!("{kind}.{}", error.label.as_str()),
             error_message: error.message,
         }
     }
@@ -218,7 +218,7 @@ async fn invoke<S: ArchiveStore>(
             };
             println!("{}", metrics.to_emf(&config.cluster_name, Timestamp::now()));
             let message = error_chain(&error);
-            tracing::error!(error = %message, label = %error.metric_label(), retryable = error.is_retryable(), "Catch-up run failed");
+            tracing::error!(error = %message, label = error.metric_label().as_str(), retryable = error.is_retryable(), "Catch-up run failed");
             Err(InvocationError {
                 label: error.metric_label(),
                 message,

@@ -60,12 +60,6 @@ impl FailureLabel {
     }
 }
 
-impl std::fmt::Display for FailureLabel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
