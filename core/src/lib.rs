@@ -8,6 +8,7 @@ pub mod event_input;
 pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod iam;
 pub mod lease;
 pub mod normalise;
 pub mod record;

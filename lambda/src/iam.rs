@@ -4,7 +4,8 @@
 //! module is generated from it (`make iam-actions`), a test fails when the two differ, and the
 //! Terraform checks compare the policy with that file.
 
-use serde_json::{Value, json};
+use eventkeeper_core::iam::actions_by_resource;
+use serde_json::Value;
 
 use crate::archive::{S3_ACTIONS, S3_BUCKET_ACTIONS};
 use crate::cluster::EKS_ACTIONS;
@@ -18,15 +19,10 @@ pub const COMMITTED_IAM_ACTIONS_PATH: &str = "infra/terraform/modules/eventkeepe
 
 /// `{ "<resource>": ["<action>", ...] }`, sorted, as the Terraform module reads it.
 pub fn iam_actions() -> Value {
-    fn sorted(actions: &[&str]) -> Vec<String> {
-        let mut actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
-        actions.sort();
-        actions
-    }
-    json!({
-        "eks_cluster": sorted(&EKS_ACTIONS),
-        "s3_archive_objects": sorted(&S3_ACTIONS),
-        "s3_archive_bucket": sorted(&S3_BUCKET_ACTIONS),
-        "events_log_group": sorted(&LOGS_ACTIONS),
-    })
+    actions_by_resource(&[
+        ("eks_cluster", &EKS_ACTIONS),
+        ("s3_archive_objects", &S3_ACTIONS),
+        ("s3_archive_bucket", &S3_BUCKET_ACTIONS),
+        ("events_log_group", &LOGS_ACTIONS),
+    ])
 }

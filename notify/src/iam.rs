@@ -3,7 +3,8 @@
 //! infra/terraform/modules/notifications is generated from it, `make notify-iam-actions`; a test
 //! fails when they differ).
 
-use serde_json::{Value, json};
+use eventkeeper_core::iam::actions_by_resource;
+use serde_json::Value;
 
 use crate::dead_letter::SQS_ACTIONS;
 use crate::destination::{EVENTBRIDGE_ACTIONS, SNS_ACTIONS};
@@ -16,17 +17,12 @@ pub const COMMITTED_IAM_ACTIONS_PATH: &str =
 
 /// `{ "<resource>": ["<action>", ...] }`, sorted.
 pub fn iam_actions() -> Value {
-    fn sorted(actions: &[&str]) -> Vec<String> {
-        let mut actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
-        actions.sort();
-        actions
-    }
-    json!({
-        "state_table": sorted(&DYNAMODB_ACTIONS),
-        "sns_topics": sorted(&SNS_ACTIONS),
-        "event_buses": sorted(&EVENTBRIDGE_ACTIONS),
-        "dead_letter_queue": sorted(&SQS_ACTIONS),
-        "secrets_manager_secrets": sorted(&SECRETS_MANAGER_ACTIONS),
-        "ssm_parameters": sorted(&SSM_ACTIONS),
-    })
+    actions_by_resource(&[
+        ("state_table", &DYNAMODB_ACTIONS),
+        ("sns_topics", &SNS_ACTIONS),
+        ("event_buses", &EVENTBRIDGE_ACTIONS),
+        ("dead_letter_queue", &SQS_ACTIONS),
+        ("secrets_manager_secrets", &SECRETS_MANAGER_ACTIONS),
+        ("ssm_parameters", &SSM_ACTIONS),
+    ])
 }
