@@ -21,14 +21,11 @@ import os
 import re
 import select
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +35,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render import CHART, NAMESPACE, RELEASE, documents, manifest_text, render  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from probes import free_port, http_get, wait_for  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -604,32 +604,6 @@ def check_env_accepted_by_emitter(emitter: str, docs: list[dict], tmp: Path) -> 
 # simulator (a Kubernetes API for Events and Leases), checked through the chart's own probes.
 
 SIM_TOKEN = "chart-check-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, *, token: str | None = None, ca: ssl.SSLContext | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=5, context=ca) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def wait_for(what: str, predicate: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class Processes:

@@ -19,46 +19,21 @@ import platform
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from probes import free_port, http_get, wait_for  # noqa: E402
 
 TOKEN = "image-check-token"
 CLUSTER = "image-check"
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
 # chroot needs root; CI runners give it through passwordless sudo.
 AS_ROOT = [] if os.geteuid() == 0 else ["sudo", "-n"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_status(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def wait_for(what: str, predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def unpack(layout: Path, tag: str, work: Path) -> Path:
@@ -127,7 +102,7 @@ def main() -> int:
             cwd="/", stdout=open(stdout, "w"), stderr=open(args.work / "emitter.stderr", "w"))
         procs.append(emitter)
         base = f"http://127.0.0.1:{port}"
-        wait_for("/readyz 200", lambda: emitter.poll() is None and http_status(base + "/readyz")[0] == 200, 60)
+        wait_for("/readyz 200", lambda: emitter.poll() is None and http_get(base + "/readyz")[0] == 200, 60)
         wait_for("records on stdout", lambda: stdout.stat().st_size > 0, 30)
         time.sleep(1)
         records = [json.loads(l) for l in stdout.read_text().splitlines() if l.strip()]

@@ -253,10 +253,7 @@ def _split_top(tokens: list[Token], separator: str = ",") -> list[list[Token]]:
     items: list[list[Token]] = [[]]
     depth = 0
     for token in tokens:
-        if token.kind == "op" and token.text in "([":
-            depth += 1
-        elif token.kind == "op" and token.text in ")]":
-            depth -= 1
+        depth += token.nesting()
         if depth == 0 and token.kind == "op" and token.text == separator:
             items.append([])
         else:

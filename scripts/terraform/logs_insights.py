@@ -55,6 +55,14 @@ class Token:
     text: str
     pos: int
 
+    def nesting(self) -> int:
+        """How the token changes the depth of parentheses and brackets: +1, -1 or 0."""
+        if self.kind == "op" and self.text in "([":
+            return 1
+        if self.kind == "op" and self.text in ")]":
+            return -1
+        return 0
+
 
 class QueryError(ValueError):
     """The text cannot be tokenised (unbalanced quotes, regex or backticks)."""
@@ -198,12 +206,9 @@ def check(query: str, schema: Schema, prefix: str) -> list[str]:
     problems: list[str] = []
     depth = 0
     for token in tokens:
-        if token.kind == "op" and token.text in "([":
-            depth += 1
-        elif token.kind == "op" and token.text in ")]":
-            depth -= 1
-            if depth < 0:
-                return [f"unbalanced ')' at {token.pos}"]
+        depth += token.nesting()
+        if depth < 0:
+            return [f"unbalanced ')' at {token.pos}"]
     if depth:
         return ["unbalanced '(': not closed"]
     made: set[str] = set()
