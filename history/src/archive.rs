@@ -12,9 +12,10 @@
 use std::io::{BufRead, BufReader};
 
 use aws_sdk_s3::Client;
+use eventkeeper_core::archive_layout::partition_prefix;
 use eventkeeper_core::{Record, SCHEMA_VERSION};
 use futures::StreamExt;
-use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{HistoryError, Problem, innermost, is_missing_credentials};
 use crate::query::{Merged, Query};
@@ -48,22 +49,6 @@ pub struct ArchiveReport {
     pub objects: usize,
     /// Hours, objects and lines that could not be read.
     pub problems: Vec<Problem>,
-}
-
-/// The key prefix of one hour's partition.
-pub fn partition_prefix(prefix: &str, cluster: &str, hour: Timestamp) -> String {
-    let utc = hour.to_zoned(TimeZone::UTC);
-    let prefix = prefix.trim_matches('/');
-    let lead = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    format!(
-        "{lead}cluster={cluster}/dt={}/hour={}/",
-        utc.strftime("%Y-%m-%d"),
-        utc.strftime("%H")
-    )
 }
 
 /// The hours whose partitions can hold observations of `[from, to]`.

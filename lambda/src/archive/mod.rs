@@ -27,6 +27,7 @@ pub use protocol::{ArchiveError, ArchiveReport, Archiver};
 pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
 pub use spool::{SpooledBody, SpooledObject};
 
+use eventkeeper_core::archive_layout::{key_lead, partition_prefix};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -121,29 +122,19 @@ pub trait ArchiveStore {
 /// which schedule made it and which checkpoint it starts after.
 pub fn object_key(prefix: &str, cluster: &str, scheduled: Timestamp, after: u64) -> String {
     let utc = scheduled.to_zoned(jiff::tz::TimeZone::UTC);
-    let prefix = prefix.trim_matches('/');
-    let lead = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
     format!(
-        "{lead}cluster={cluster}/dt={}/hour={}/{}-after-{after}.json.gz",
-        utc.strftime("%Y-%m-%d"),
-        utc.strftime("%H"),
+        "{}{}-after-{after}.json.gz",
+        partition_prefix(prefix, cluster, scheduled),
         utc.strftime("%Y%m%dT%H%M%SZ"),
     )
 }
 
 /// The checkpoint's key: outside the table's `cluster=` partitions so Athena never reads it.
 pub fn checkpoint_key(prefix: &str, cluster: &str) -> String {
-    let prefix = prefix.trim_matches('/');
-    let lead = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    format!("{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json")
+    format!(
+        "{}_eventkeeper/cluster={cluster}/catchup-checkpoint.json",
+        key_lead(prefix)
+    )
 }
 
 #[cfg(test)]
