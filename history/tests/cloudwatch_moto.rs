@@ -1,14 +1,16 @@
 //! The CloudWatch source against moto's Logs Insights: records in the Container Insights
 //! envelope, more than one query's 10,000-row limit, all read back through range splitting.
 
-use std::process::Command;
-
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use eventkeeper_core::fixtures::TestEvent;
 use eventkeeper_core::{Context, Origin, Record, normalise};
-use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer};
+use eventkeeper_tests::peers::MotoServer;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
+
+mod common;
+
+use common::{history_command, logs_client, output_of};
 
 const GROUP: &str = "/aws/containerinsights/demo/application";
 const LINES: usize = 10_500;
@@ -18,19 +20,7 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(config);
+    let logs = logs_client(&moto).await;
     logs.create_log_group()
         .log_group_name(GROUP)
         .send()
@@ -80,7 +70,7 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     }
     let from = (base - SignedDuration::from_secs(60)).to_string();
     let to = (base + SignedDuration::from_secs(1200)).to_string();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+    let mut command = history_command(&moto);
     command
         .args([
             "events",
@@ -100,14 +90,8 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
             &to,
             "-o",
             "json",
-        ])
-        .env("HOME", "/nonexistent");
-    for (key, value) in moto.env() {
-        command.env(key, value);
-    }
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+        ]);
+    let out = output_of(command).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stderr}", out.status);
     let rows: Vec<Record> = String::from_utf8_lossy(&out.stdout)
@@ -129,7 +113,7 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     );
 
     // The wrong layout finds no record in these lines: each is reported, none is silently empty.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+    let mut command = history_command(&moto);
     command
         .args([
             "events",
@@ -140,14 +124,8 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
             "--log-group",
             GROUP,
         ])
-        .args(["--layout", "data", "--from", &from, "--to", &to])
-        .env("HOME", "/nonexistent");
-    for (key, value) in moto.env() {
-        command.env(key, value);
-    }
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+        .args(["--layout", "data", "--from", &from, "--to", &to]);
+    let out = output_of(command).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("wrong layout?"), "{stderr}");
@@ -258,19 +236,8 @@ async fn a_cancelled_or_failed_query_is_a_one_line_error_with_its_exit_status() 
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_cloudwatchlogs::Client::from_conf(config)
+    logs_client(&moto)
+        .await
         .create_log_group()
         .log_group_name(GROUP)
         .send()
@@ -282,18 +249,12 @@ async fn a_cancelled_or_failed_query_is_a_one_line_error_with_its_exit_status() 
         ("Timeout", 8, "ended \"Timeout\""),
     ] {
         let proxy = StatusRewriter::start(&moto.url, status).await;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+        let mut command = history_command(&moto);
         command
             .args(["events", "-n", "default", "--source", "cloudwatch"])
             .args(["--log-group", GROUP, "--since", "3h"])
-            .env("HOME", "/nonexistent");
-        for (key, value) in moto.env() {
-            command.env(key, value);
-        }
-        command.env("AWS_ENDPOINT_URL", &proxy.url);
-        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap();
+            .env("AWS_ENDPOINT_URL", &proxy.url);
+        let out = output_of(command).await;
         drop(proxy);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{status}: {stderr}");

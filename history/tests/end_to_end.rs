@@ -7,21 +7,19 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 use eventkeeper_core::Record;
-use eventkeeper_tests::peers::{MotoServer, SimProcess, workspace_binary};
+use eventkeeper_tests::peers::{MotoServer, SimProcess, catchup_command, workspace_binary};
 use serde_json::{Value, json};
+
+mod common;
+
+use common::{history_command, s3_client};
 
 const BUCKET: &str = "eventkeeper-archive";
 const POD_B: &str = "scenario-b-cff56c84-xn9hh";
 
 fn history(moto: &MotoServer, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
-    command
-        .args(args)
-        .env_remove("EVENTKEEPER_HISTORY_CONFIG")
-        .env("HOME", "/nonexistent");
-    for (key, value) in moto.env() {
-        command.env(key, value);
-    }
+    let mut command = history_command(moto);
+    command.args(args);
     command.output().expect("kubectl-eventkeeper runs")
 }
 
@@ -43,47 +41,17 @@ fn assert_ok(output: &Output) {
     );
 }
 
-fn s3(moto: &MotoServer) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            eventkeeper_tests::peers::MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 /// The simulator's clock.
 fn sim_now(sim: &SimProcess) -> String {
     sim.status()["clock"].as_str().expect("clock").to_owned()
 }
 
 fn archive_once(sim: &SimProcess, moto: &MotoServer) {
-    let mut command = Command::new(workspace_binary(
-        "eventkeeper-catchup",
-        "eventkeeper-catchup",
-    ));
+    let binary = workspace_binary("eventkeeper-catchup", "eventkeeper-catchup");
+    let mut command = catchup_command(&binary, sim);
     command
-        .args([
-            "--cluster-name",
-            "demo",
-            "--log-format",
-            "text",
-            "--kubeconfig",
-        ])
-        .arg(&sim.kubeconfig)
         .args(["--bucket", BUCKET, "--scheduled-time", &sim_now(sim)])
-        .env_remove("AWS_LAMBDA_RUNTIME_API");
-    for (key, value) in moto.env() {
-        command.env(key, value);
-    }
+        .envs(moto.env());
     assert_ok(&command.output().expect("the catch-up runs"));
 }
 
@@ -134,7 +102,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let s3 = s3(&moto);
+    let s3 = s3_client(&moto).await;
     s3.create_bucket()
         .bucket(BUCKET)
         .send()

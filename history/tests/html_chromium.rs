@@ -15,6 +15,10 @@ use eventkeeper_core::Record;
 use eventkeeper_history::html::{NORMAL_COLOUR, WARNING_COLOUR};
 use eventkeeper_tests::peers::MotoServer;
 
+mod common;
+
+use common::{history_command, output_of, s3_client};
+
 const BUCKET: &str = "eventkeeper-archive";
 /// The golden test's clock (`tests/golden.rs`).
 const NOW: &str = "2026-11-23T12:00:00Z";
@@ -116,20 +120,7 @@ async fn the_timeline_renders_in_headless_chromium() {
         .collect();
 
     // The fixture as one archived object, where the catch-up would have put it.
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            eventkeeper_tests::peers::MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = s3_client(&moto).await;
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(fixture.as_bytes()).unwrap();
@@ -141,19 +132,12 @@ async fn the_timeline_renders_in_headless_chromium() {
         .await
         .unwrap();
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+    let mut command = history_command(&moto);
     command
         .args(["events", "-A", "--all-versions", "--source", "archive"])
         .args(["--bucket", BUCKET, "--cluster", "demo", "--now", NOW])
-        .args(["--since", "7h", "-o", "html"])
-        .env_remove("EVENTKEEPER_HISTORY_CONFIG")
-        .env("HOME", "/nonexistent");
-    for (key, value) in moto.env() {
-        command.env(key, value);
-    }
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+        .args(["--since", "7h", "-o", "html"]);
+    let out = output_of(command).await;
     assert_ok("kubectl-eventkeeper -o html", &out);
     let page = String::from_utf8(out.stdout).expect("UTF-8");
 

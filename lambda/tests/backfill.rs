@@ -27,7 +27,8 @@ const LEASE_NAMESPACE: &str = "default";
 const LEASE_NAME: &str = "eventkeeper";
 
 mod common;
-use common::{catchup_command, moto_sdk_config};
+use common::catchup_command;
+use eventkeeper_tests::aws::moto_sdk_config;
 
 async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&moto_sdk_config(moto).await)

@@ -3,10 +3,8 @@
 //! conditional writes, and a crash between upload and checkpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::process::Command;
 
-use aws_credential_types::Credentials;
 use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::S3Store;
 use eventkeeper_catchup::testing::archive::{
@@ -14,82 +12,12 @@ use eventkeeper_catchup::testing::archive::{
 };
 use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const BUCKET: &str = "eventkeeper-archive";
 
 mod common;
-use common::moto_sdk_config;
-
-fn s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-/// (uid, resourceVersion) → count over every archive object in the bucket.
-async fn archived(s3: &aws_sdk_s3::Client) -> BTreeMap<(String, String), usize> {
-    let mut found = BTreeMap::new();
-    let listing = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("list bucket");
-    for object in listing.contents() {
-        let key = object.key().expect("key");
-        if !key.ends_with(".json.gz") {
-            continue;
-        }
-        assert!(key.contains("/cluster=demo/dt="), "Hive layout: {key}");
-        let body = s3
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .expect("get")
-            .body
-            .collect()
-            .await
-            .expect("body");
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(body.into_bytes().as_ref())
-            .read_to_string(&mut text)
-            .expect("gzip");
-        for line in text.lines() {
-            let record: Value = serde_json::from_str(line).expect("record");
-            let meta = &record["metadata"];
-            let id = (
-                meta["uid"].as_str().unwrap().to_owned(),
-                meta["resourceVersion"].as_str().unwrap().to_owned(),
-            );
-            *found.entry(id).or_insert(0) += 1;
-        }
-    }
-    found
-}
-
-fn live_now(sim: &SimProcess) -> BTreeSet<(String, String)> {
-    let list: Value =
-        serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list");
-    list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            (
-                e["metadata"]["uid"].as_str().unwrap().to_owned(),
-                e["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            )
-        })
-        .collect()
-}
+use common::{archived, live_now, moto_with_bucket};
 
 fn assert_exactly_once(
     found: &BTreeMap<(String, String), usize>,
@@ -117,7 +45,7 @@ async fn the_eks_token_is_a_working_sts_request() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let credentials = Credentials::new("AKIAIOSFODNN7EXAMPLE", MOTO_SECRET_KEY, None, None, "test");
+    let credentials = eventkeeper_tests::aws::moto_credentials();
     let sts = eventkeeper_catchup::testing::cluster::eks_token::sts_endpoint("us-east-1", None);
     let token = eventkeeper_catchup::testing::cluster::eks_token::mint(
         &credentials,
@@ -171,13 +99,7 @@ async fn eks_token_describe_cluster_and_s3_archive() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = moto_sdk_config(&moto).await;
-    let s3 = s3(&config);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("create bucket");
+    let (config, s3) = moto_with_bucket(&moto, BUCKET).await;
     aws_sdk_eks::Client::new(&config)
         .create_cluster()
         .name("demo")
@@ -248,7 +170,7 @@ async fn eks_token_describe_cluster_and_s3_archive() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    assert_exactly_once(&archived(&s3).await, &expected);
+    assert_exactly_once(&archived(&s3, BUCKET).await, &expected);
 
     // A token for another cluster is refused (401): not retryable, checkpoint untouched.
     let wrong = run("other-cluster");
@@ -315,13 +237,7 @@ async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = moto_sdk_config(&moto).await;
-    let s3 = s3(&config);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("create bucket");
+    let (_, s3) = moto_with_bucket(&moto, BUCKET).await;
     let sim = SimProcess::start(&[]);
     sim.generate(json!({"events": 120, "ratePerSec": 0, "objects": 120, "repeatShare": 0.0, "warningShare": 0.2, "namespaces": ["a"]}));
     let expected = live_now(&sim);
@@ -341,7 +257,7 @@ async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
     // The retry (same scheduled time, as Lambda would retry it) finds the claimed upload.
     let retry = runner_for(S3Store::new(s3.clone(), BUCKET, "events", "demo"), &sim);
     retry.run(scheduled).await.expect("the retry succeeds");
-    assert_exactly_once(&archived(&s3).await, &expected);
+    assert_exactly_once(&archived(&s3, BUCKET).await, &expected);
 
     let checkpoint = S3Store::new(s3.clone(), BUCKET, "events", "demo")
         .read_checkpoint()

@@ -11,7 +11,7 @@ use eventkeeper_tests::peers::SimProcess;
 use serde_json::{Value, json};
 
 mod common;
-use common::catchup_command;
+use common::{catchup_command, live_now};
 
 fn catchup(sim: &SimProcess, archive: &Path, extra: &[&str]) -> Output {
     catchup_command(sim, archive)
@@ -71,22 +71,15 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// What a list taken now returns: the latest observation of each live event.
-fn live_now(sim: &SimProcess) -> BTreeSet<(String, String)> {
-    let list: Value =
-        serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list JSON");
-    list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            let meta = &e["metadata"];
-            (
-                meta["uid"].as_str().unwrap().to_owned(),
-                meta["resourceVersion"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+/// The catch-up started in the background, listing `page_size` Events a page, its output
+/// captured.
+fn spawn_paged(sim: &SimProcess, dir: &Path, page_size: u32) -> std::process::Child {
+    catchup_command(sim, dir)
+        .args(["--page-size", &page_size.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
 }
 
 fn assert_exactly_once(archive: &Path, expected: &BTreeSet<(String, String)>) {
@@ -250,12 +243,7 @@ fn continue_tokens_expiring_mid_list_lose_and_repeat_nothing() {
     // Slow pages, then five simulated minutes pass mid-list: the next continue token is stale.
     sim.faults(json!({"latencyMs": 60}));
     let dir = tempfile::tempdir().expect("temp");
-    let child = catchup_command(&sim, dir.path())
-        .args(["--page-size", "10"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = spawn_paged(&sim, dir.path(), 10);
     std::thread::sleep(std::time::Duration::from_millis(700));
     sim.admin("POST", "/_sim/clock", Some(&json!({"advanceSeconds": 400})));
     let output = child.wait_with_output().expect("wait");
@@ -304,12 +292,7 @@ fn an_expired_continue_token_loses_no_update_to_a_key_already_passed() {
     // 100 ms a request, 5 Events a page: the list takes about 4 s, kube-public is its first page.
     sim.faults(json!({"latencyMs": 100}));
     let dir = tempfile::tempdir().expect("temp");
-    let child = catchup_command(&sim, dir.path())
-        .args(["--page-size", "5"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = spawn_paged(&sim, dir.path(), 5);
     // About a third of the way: kube-public, first in etcd's order, has been served.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     for mut event in passed.into_iter().chain([ahead]) {

@@ -2,8 +2,6 @@
 //! gone after a success, a failed upload and a lost conditional create, and a killed run's file
 //! is swept by the next run once it is stale.
 
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -17,7 +15,7 @@ use eventkeeper_tests::peers::{MotoServer, SimProcess};
 use serde_json::{Value, json};
 
 mod common;
-use common::moto_sdk_config;
+use common::{archived, moto_with_bucket};
 
 const BUCKET: &str = "eventkeeper-spool";
 
@@ -81,61 +79,12 @@ fn files_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// (uid, resourceVersion) → count over every archive object.
-async fn archived(s3: &aws_sdk_s3::Client) -> BTreeMap<(String, String), usize> {
-    let mut found = BTreeMap::new();
-    let listing = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("list");
-    for object in listing.contents() {
-        let key = object.key().expect("key");
-        if !key.ends_with(".json.gz") {
-            continue;
-        }
-        let body = s3
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .expect("get");
-        let bytes = body.body.collect().await.expect("body").into_bytes();
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes.as_ref())
-            .read_to_string(&mut text)
-            .expect("gzip");
-        for line in text.lines() {
-            let record: Value = serde_json::from_str(line).expect("record");
-            let meta = &record["metadata"];
-            let id = (
-                meta["uid"].as_str().unwrap().to_owned(),
-                meta["resourceVersion"].as_str().unwrap().to_owned(),
-            );
-            *found.entry(id).or_insert(0) += 1;
-        }
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let config = moto_sdk_config(&moto).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("bucket");
+    let (_, s3) = moto_with_bucket(&moto, BUCKET).await;
     let sim = SimProcess::start(&[]);
     let spool = tempfile::tempdir().expect("spool dir");
     // A file a killed run left an hour ago, and one a run in another process is writing now.
@@ -218,7 +167,7 @@ async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
         "spool file left after a 412"
     );
 
-    let found = archived(&s3).await;
+    let found = archived(&s3, BUCKET).await;
     assert!(found.values().all(|n| *n == 1), "duplicates");
     let list: Value =
         serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list");

@@ -11,7 +11,7 @@ use eventkeeper_tests::peers::MotoServer;
 use jiff::{SignedDuration, Timestamp};
 
 mod common;
-use common::moto_sdk_config;
+use eventkeeper_tests::aws::moto_sdk_config;
 
 async fn sink(moto: &MotoServer, stream: &str) -> CloudWatchSink {
     let config = moto_sdk_config(moto).await;

@@ -2,6 +2,7 @@
 //! made from them by the production `normalise`; the real peers as processes; the one HTTP
 //! client every test uses.
 
+pub mod aws;
 pub mod generated;
 pub mod http;
 pub mod peers;

@@ -55,6 +55,24 @@ pub fn sim_binary() -> PathBuf {
     }
 }
 
+/// The catch-up `binary` (its own crate's tests pass `CARGO_BIN_EXE_eventkeeper-catchup`,
+/// others [`workspace_binary`]) as a CLI run, never in Lambda mode: cluster `demo`, read
+/// through the simulator's kubeconfig, logs as text. The caller names where it archives.
+pub fn catchup_command(binary: &Path, sim: &SimProcess) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args([
+            "--cluster-name",
+            "demo",
+            "--log-format",
+            "text",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .env_remove("AWS_LAMBDA_RUNTIME_API");
+    command
+}
+
 /// A running simulator.
 pub struct SimProcess {
     child: Child,
@@ -464,6 +482,9 @@ pub fn read_records(out: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The access key test clients sign with.
+pub const MOTO_ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+
 /// The secret key test clients sign with (moto accepts any; the simulator can verify it).
 pub const MOTO_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -512,7 +533,7 @@ impl MotoServer {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.url.clone()),
-            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
+            ("AWS_ACCESS_KEY_ID", MOTO_ACCESS_KEY.into()),
             ("AWS_SECRET_ACCESS_KEY", MOTO_SECRET_KEY.into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),

@@ -1,45 +1,108 @@
-//! What the catch-up's integration tests share: an AWS SDK configuration pointed at moto, and
-//! the catch-up binary set up to read the simulator and archive to a local directory.
+//! What the catch-up's integration tests share: the catch-up binary set up to read the
+//! simulator and archive to a local directory, and reading an archive back from moto S3.
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use aws_credential_types::Credentials;
-use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
-
-/// An SDK configuration whose clients talk to this moto server.
-pub async fn moto_sdk_config(moto: &MotoServer) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await
-}
+use eventkeeper_tests::aws::moto_sdk_config;
+use eventkeeper_tests::peers::{self, MotoServer, SimProcess};
 
 /// `eventkeeper-catchup` for cluster `demo`, reading the simulator through its kubeconfig and
 /// archiving to `archive`, as a CLI run (never in Lambda mode).
 pub fn catchup_command(sim: &SimProcess, archive: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_eventkeeper-catchup"));
+    let mut command =
+        peers::catchup_command(Path::new(env!("CARGO_BIN_EXE_eventkeeper-catchup")), sim);
+    command.arg("--archive-dir").arg(archive);
     command
-        .args([
-            "--cluster-name",
-            "demo",
-            "--log-format",
-            "text",
-            "--kubeconfig",
-        ])
-        .arg(&sim.kubeconfig)
-        .arg("--archive-dir")
-        .arg(archive)
-        .env_remove("AWS_LAMBDA_RUNTIME_API");
-    command
+}
+
+/// What a list taken now returns: (uid, resourceVersion) of the latest observation of each live
+/// event.
+pub fn live_now(sim: &SimProcess) -> BTreeSet<(String, String)> {
+    let list: serde_json::Value =
+        serde_json::from_str(&sim.admin("GET", "/api/v1/events", None)).expect("list JSON");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            let meta = &e["metadata"];
+            (
+                meta["uid"].as_str().unwrap().to_owned(),
+                meta["resourceVersion"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// moto's SDK configuration and an S3 client for it, with `bucket` created.
+pub async fn moto_with_bucket(
+    moto: &MotoServer,
+    bucket: &str,
+) -> (aws_config::SdkConfig, aws_sdk_s3::Client) {
+    let config = moto_sdk_config(moto).await;
+    let s3 = s3(&config);
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    (config, s3)
+}
+
+/// An S3 client for moto (path-style addressing, as moto needs).
+pub fn s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// (uid, resourceVersion) → count over every archive object in `bucket`, each of which must be
+/// in the Hive layout of cluster `demo`.
+pub async fn archived(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<(String, String), usize> {
+    let mut found = BTreeMap::new();
+    let listing = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list bucket");
+    for object in listing.contents() {
+        let key = object.key().expect("key");
+        if !key.ends_with(".json.gz") {
+            continue;
+        }
+        assert!(key.contains("/cluster=demo/dt="), "Hive layout: {key}");
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get")
+            .body
+            .collect()
+            .await
+            .expect("body");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(body.into_bytes().as_ref())
+            .read_to_string(&mut text)
+            .expect("gzip");
+        for line in text.lines() {
+            let record: serde_json::Value = serde_json::from_str(line).expect("record");
+            let meta = &record["metadata"];
+            let id = (
+                meta["uid"].as_str().unwrap().to_owned(),
+                meta["resourceVersion"].as_str().unwrap().to_owned(),
+            );
+            *found.entry(id).or_insert(0) += 1;
+        }
+    }
+    found
 }

@@ -1,0 +1,39 @@
+//! What the history tests share: SDK clients pointed at moto, and the real `kubectl-eventkeeper`
+//! binary set up to reach it.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::process::{Command, Output};
+
+use eventkeeper_tests::aws::moto_sdk_config;
+use eventkeeper_tests::peers::MotoServer;
+
+/// An S3 client for this moto server (path-style addressing, as moto needs).
+pub async fn s3_client(moto: &MotoServer) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&moto_sdk_config(moto).await)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A CloudWatch Logs client for this moto server.
+pub async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(&moto_sdk_config(moto).await)
+}
+
+/// `kubectl-eventkeeper` with no config file and this moto server's AWS environment.
+pub fn history_command(moto: &MotoServer) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-eventkeeper"));
+    command
+        .env_remove("EVENTKEEPER_HISTORY_CONFIG")
+        .env("HOME", "/nonexistent")
+        .envs(moto.env());
+    command
+}
+
+/// Runs `command` off the async runtime's worker threads.
+pub async fn output_of(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("kubectl-eventkeeper runs"))
+        .await
+        .expect("the command's thread")
+}
