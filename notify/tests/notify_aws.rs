@@ -29,14 +29,8 @@ fn incident(shipper: Shipper, start: Timestamp) -> Vec<String> {
 
 /// (object, reason, why) of each notification in a set of generic bodies.
 fn steps(bodies: &[Value]) -> Vec<(String, String, Value)> {
-    let mut steps: Vec<(String, String, Value)> = bodies
+    let mut steps: Vec<(String, String, Value)> = notifications(bodies)
         .iter()
-        .flat_map(|b| {
-            b["notifications"]
-                .as_array()
-                .expect("notifications")
-                .clone()
-        })
         .map(|n| {
             (
                 n["object"].as_str().expect("object").to_owned(),
@@ -110,12 +104,7 @@ async fn each_layout_gives_exactly_one_message_per_step_to_every_destination() {
         assert_eq!(metric(&output, "Suppressed"), 162 - 5);
         assert_eq!(metric(&output, "DeliveryFailures"), 0);
 
-        let webhook: Vec<Value> = world
-            .receiver
-            .calls("/hook")
-            .iter()
-            .map(Call::json)
-            .collect();
+        let webhook: Vec<Value> = world.receiver.bodies("/hook");
         let new = &webhook[webhook.len() - 5..];
         assert_eq!(steps(new), expected_steps(), "{shipper:?}");
         let backoffs = new
@@ -150,12 +139,7 @@ async fn each_layout_gives_exactly_one_message_per_step_to_every_destination() {
     let slack = world.receiver.calls("/slack");
     assert_eq!(slack.len(), 15);
     slack.iter().for_each(|c| check_block_kit(&c.json()));
-    let teams: Vec<Value> = world
-        .receiver
-        .calls("/teams")
-        .iter()
-        .map(Call::json)
-        .collect();
+    let teams: Vec<Value> = world.receiver.bodies("/teams");
     assert_eq!(teams.len(), 15);
     check_adaptive_cards(&teams);
 
@@ -181,35 +165,10 @@ async fn a_concurrent_duplicate_invocation_adds_none() {
     let texts = incident(Shipper::FluentBit, start);
     let files = world.payload_files("dup", &payloads(&texts, 10));
     let lease = ["--claim-lease-seconds", "2"];
-    let spawn = || {
-        let mut command = world.command(&lease);
-        for file in &files {
-            command.arg("--payload").arg(file);
-        }
-        command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
-    let (a, b) = (spawn(), spawn());
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     // Each finishes, or (when it met the other's fresh claim) asks to be run again: as Lambda
     // would, run it again once the lease is over.
-    for output in [&a, &b] {
-        let code = output.status.code();
-        assert!(code == Some(0) || code == Some(75), "{output:?}");
-        if code == Some(75) {
-            std::thread::sleep(std::time::Duration::from_secs(3));
-            assert_ok(&world.run(&files, &lease));
-        }
-    }
-    let webhook: Vec<Value> = world
-        .receiver
-        .calls("/hook")
-        .iter()
-        .map(Call::json)
-        .collect();
+    world.run_twice_at_once(&files, &lease, std::time::Duration::from_secs(3));
+    let webhook: Vec<Value> = world.receiver.bodies("/hook");
     assert_eq!(steps(&webhook), expected_steps(), "exactly once per step");
     assert_eq!(world.receiver.calls("/slack").len(), 5);
     // A plain retry of the same batch adds none either.
@@ -269,12 +228,7 @@ async fn a_burst_of_groups_becomes_one_digest_per_destination() {
     assert_eq!(slack.len(), 1);
     check_block_kit(&slack[0].json());
     assert!(slack[0].body.contains("37 more"), "{}", slack[0].body);
-    let teams: Vec<Value> = world
-        .receiver
-        .calls("/teams")
-        .iter()
-        .map(Call::json)
-        .collect();
+    let teams: Vec<Value> = world.receiver.bodies("/teams");
     assert_eq!(teams.len(), 1);
     check_adaptive_cards(&teams);
     let hook = world.receiver.calls("/hook");
@@ -419,12 +373,7 @@ async fn several_thresholds_in_one_invocation_send_only_the_highest() {
     assert_eq!(files.len(), 3);
     let output = world.run(&files, &["--late-after-seconds", "3600"]);
     assert_ok(&output);
-    let hook: Vec<Value> = world
-        .receiver
-        .calls("/hook")
-        .iter()
-        .map(Call::json)
-        .collect();
+    let hook: Vec<Value> = world.receiver.bodies("/hook");
     assert_eq!(hook.len(), 2, "{hook:?}");
     let n = &hook[0]["notifications"][0];
     assert_eq!(n["step"], json!({"kind": "threshold", "threshold": 100}));

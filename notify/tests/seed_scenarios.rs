@@ -9,7 +9,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use eventkeeper_tests::peers::{EmitterProcess, SimProcess, read_records, wait_until};
@@ -151,16 +150,7 @@ fn expected_steps() -> Vec<StepKey> {
 
 /// Every notification carried by generic bodies (singles and digests), sorted.
 fn carried(bodies: &[Value]) -> Vec<StepKey> {
-    let mut steps: Vec<StepKey> = bodies
-        .iter()
-        .flat_map(|b| {
-            b["notifications"]
-                .as_array()
-                .expect("notifications")
-                .clone()
-        })
-        .map(|n| step_key(&n))
-        .collect();
+    let mut steps: Vec<StepKey> = notifications(bodies).iter().map(step_key).collect();
     steps.sort();
     steps
 }
@@ -203,33 +193,6 @@ async fn add_broken_webhook(world: &mut World) {
         .as_array_mut()
         .expect("list")
         .push(json!({"kind": "webhook", "name": "broken", "secret": secret}));
-}
-
-/// Runs the same invocations in two notifier processes at once (an at-least-once duplicate
-/// delivery); whichever met the other's fresh claim is run again after the lease, as Lambda
-/// retries a failed batch.
-fn run_twice_at_once(world: &World, files: &[PathBuf], extra: &[&str]) {
-    let spawn = || {
-        let mut command = world.command(extra);
-        for file in files {
-            command.arg("--payload").arg(file);
-        }
-        command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
-    let (a, b) = (spawn(), spawn());
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    for output in [&a, &b] {
-        let code = output.status.code();
-        assert!(code == Some(0) || code == Some(75), "{output:?}");
-        if code == Some(75) {
-            std::thread::sleep(Duration::from_millis(1500));
-            assert_ok(&world.run(files, extra));
-        }
-    }
 }
 
 #[test]
@@ -331,12 +294,7 @@ async fn check_layout(
             "{shipper:?}"
         );
 
-        let hook: Vec<Value> = world
-            .receiver
-            .calls("/hook")
-            .iter()
-            .map(Call::json)
-            .collect();
+        let hook: Vec<Value> = world.receiver.bodies("/hook");
         assert_eq!(
             carried(&hook),
             expected,
@@ -372,12 +330,7 @@ async fn check_layout(
         let slack = world.receiver.calls("/slack");
         assert_eq!(slack.len(), messages, "{shipper:?}");
         slack.iter().for_each(|c| check_block_kit(&c.json()));
-        let teams: Vec<Value> = world
-            .receiver
-            .calls("/teams")
-            .iter()
-            .map(Call::json)
-            .collect();
+        let teams: Vec<Value> = world.receiver.bodies("/teams");
         assert_eq!(teams.len(), messages, "{shipper:?}");
         check_adaptive_cards(&teams);
         let sns = world.drain(&world.sns_queue).await;
@@ -427,7 +380,7 @@ async fn check_layout(
         create_table(&world.aws, "race").await;
         let mut race_args = common.to_vec();
         race_args.extend(["--table", "race"]);
-        run_twice_at_once(&world, &files, &race_args);
+        world.run_twice_at_once(&files, &race_args, Duration::from_millis(1500));
         eprintln!("{shipper:?} race done: {:?}", started.elapsed());
         let raced: Vec<Value> = world.receiver.calls("/hook")[messages..]
             .iter()

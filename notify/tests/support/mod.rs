@@ -8,8 +8,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use eventkeeper_core::fixtures::TestEvent;
 use eventkeeper_core::{Context, Origin, normalise};
 use eventkeeper_notify::subscription;
@@ -75,6 +75,11 @@ impl Receiver {
             .filter(|c| c.path.starts_with(prefix))
             .cloned()
             .collect()
+    }
+
+    /// The JSON bodies of the calls so far to paths starting with `prefix`.
+    pub fn bodies(&self, prefix: &str) -> Vec<Value> {
+        self.calls(prefix).iter().map(Call::json).collect()
     }
 }
 
@@ -189,18 +194,7 @@ pub async fn create_table(aws: &aws_config::SdkConfig, table: &str) {
 pub async fn world(webhook_path: &str) -> Option<World> {
     let moto = MotoServer::start()?;
     let receiver = Receiver::start();
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            eventkeeper_tests::peers::MOTO_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let aws = eventkeeper_tests::aws::moto_sdk_config(&moto).await;
     let table = "eventkeeper-notify".to_owned();
     create_table(&aws, &table).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
@@ -345,11 +339,41 @@ impl World {
 
     /// Runs the notifier on payload files.
     pub fn run(&self, files: &[PathBuf], extra: &[&str]) -> Output {
+        self.invocation(files, extra)
+            .output()
+            .expect("notifier runs")
+    }
+
+    /// The notifier invoked with these payload files.
+    fn invocation(&self, files: &[PathBuf], extra: &[&str]) -> Command {
         let mut command = self.command(extra);
         for file in files {
             command.arg("--payload").arg(file);
         }
-        command.output().expect("notifier runs")
+        command
+    }
+
+    /// Runs the same invocations in two notifier processes at once (an at-least-once duplicate
+    /// delivery); whichever met the other's fresh claim (exit 75) is run again `retry_after`
+    /// later, once the claim lease is over, as Lambda retries a failed batch.
+    pub fn run_twice_at_once(&self, files: &[PathBuf], extra: &[&str], retry_after: Duration) {
+        let spawn = || {
+            self.invocation(files, extra)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        for output in [&a, &b] {
+            let code = output.status.code();
+            assert!(code == Some(0) || code == Some(75), "{output:?}");
+            if code == Some(75) {
+                std::thread::sleep(retry_after);
+                assert_ok(&self.run(files, extra));
+            }
+        }
     }
 
     /// Every message in a queue (bodies), read until it is empty.
@@ -396,6 +420,19 @@ pub fn metric(output: &Output, name: &str) -> i64 {
         .iter()
         .map(|d| d[name].as_i64().expect("metric"))
         .sum()
+}
+
+/// Every notification generic bodies carry (singles and digests alike), in order.
+pub fn notifications(bodies: &[Value]) -> Vec<Value> {
+    bodies
+        .iter()
+        .flat_map(|b| {
+            b["notifications"]
+                .as_array()
+                .expect("notifications")
+                .clone()
+        })
+        .collect()
 }
 
 /// Asserts a run succeeded, showing its stderr when not.
