@@ -22,19 +22,9 @@ cargo build --quiet --locked -p eventkeeper-catchup -p eventkeeper-sim
 TARGET=${CARGO_TARGET_DIR:-target}
 PLUGIN=$TARGET/release/kubectl-eventkeeper
 WORK=$(mktemp -d)
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MOTO" -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 & PIDS+=($!)
-export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE \
-  AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-until "$PY" -c "import boto3; boto3.client('s3').create_bucket(Bucket='bench')" 2>/dev/null; do sleep 0.3; done
-
-"$TARGET/debug/eventkeeper-sim" --listen 127.0.0.1:0 --kubeconfig-out "$WORK/kubeconfig" \
-  --max-observations 10 >"$WORK/sim.out" 2>/dev/null & PIDS+=($!)
-for _ in $(seq 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
-SIM=$(sed 's/listening on //' "$WORK/sim.out")
+. scripts/bench/peers.sh
+start_moto
+start_sim "$TARGET/debug/eventkeeper-sim"
 clock() { curl -s "$SIM/_sim/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["clock"])'; }
 
 # The same seed gives every burst the same 1,000 pods (names and uids).
