@@ -14,6 +14,16 @@ use common::{history_command, logs_client, output_of};
 
 const GROUP: &str = "/aws/containerinsights/demo/application";
 const LINES: usize = 10_500;
+/// The Events of namespace `default` from the test's log group.
+const CLOUDWATCH_QUERY: [&str; 7] = [
+    "events",
+    "-n",
+    "default",
+    "--source",
+    "cloudwatch",
+    "--log-group",
+    GROUP,
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
@@ -71,26 +81,16 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     let from = (base - SignedDuration::from_secs(60)).to_string();
     let to = (base + SignedDuration::from_secs(1200)).to_string();
     let mut command = history_command(&moto);
-    command
-        .args([
-            "events",
-            "-n",
-            "default",
-            "--source",
-            "cloudwatch",
-            "--log-group",
-            GROUP,
-        ])
-        .args([
-            "--layout",
-            "log_processed",
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "-o",
-            "json",
-        ]);
+    command.args(CLOUDWATCH_QUERY).args([
+        "--layout",
+        "log_processed",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "-o",
+        "json",
+    ]);
     let out = output_of(command).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stderr}", out.status);
@@ -115,15 +115,7 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
     // The wrong layout finds no record in these lines: each is reported, none is silently empty.
     let mut command = history_command(&moto);
     command
-        .args([
-            "events",
-            "-n",
-            "default",
-            "--source",
-            "cloudwatch",
-            "--log-group",
-            GROUP,
-        ])
+        .args(CLOUDWATCH_QUERY)
         .args(["--layout", "data", "--from", &from, "--to", &to]);
     let out = output_of(command).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -251,8 +243,8 @@ async fn a_cancelled_or_failed_query_is_a_one_line_error_with_its_exit_status() 
         let proxy = StatusRewriter::start(&moto.url, status).await;
         let mut command = history_command(&moto);
         command
-            .args(["events", "-n", "default", "--source", "cloudwatch"])
-            .args(["--log-group", GROUP, "--since", "3h"])
+            .args(CLOUDWATCH_QUERY)
+            .args(["--since", "3h"])
             .env("AWS_ENDPOINT_URL", &proxy.url);
         let out = output_of(command).await;
         drop(proxy);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{history_command, s3_client};
+use common::{history_command, s3_with_bucket};
 
 const BUCKET: &str = "eventkeeper-archive";
 const POD_B: &str = "scenario-b-cff56c84-xn9hh";
@@ -102,12 +102,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     let Some(moto) = MotoServer::start() else {
         return;
     };
-    let s3 = s3_client(&moto).await;
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("bucket");
+    let s3 = s3_with_bucket(&moto, BUCKET).await;
     let sim = SimProcess::start(&["--scenario", "seeds"]);
     tokio::task::block_in_place(|| six_archived_hours(&sim, &moto));
     let now = sim_now(&sim);

@@ -17,7 +17,7 @@ use eventkeeper_tests::peers::MotoServer;
 
 mod common;
 
-use common::{history_command, output_of, s3_client};
+use common::{history_command, output_of, s3_with_bucket};
 
 const BUCKET: &str = "eventkeeper-archive";
 /// The golden test's clock (`tests/golden.rs`).
@@ -120,8 +120,7 @@ async fn the_timeline_renders_in_headless_chromium() {
         .collect();
 
     // The fixture as one archived object, where the catch-up would have put it.
-    let s3 = s3_client(&moto).await;
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let s3 = s3_with_bucket(&moto, BUCKET).await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(fixture.as_bytes()).unwrap();
     s3.put_object()

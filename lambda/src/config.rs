@@ -191,6 +191,8 @@ pub struct Config {
     pub cluster: ClusterAccess,
     /// Where the archive goes.
     pub archive: ArchiveTarget,
+    /// The CloudWatch backfill, when on: the run's second output.
+    pub backfill: Option<BackfillSettings>,
     /// Key prefix of the archive.
     pub prefix: String,
     /// The API server's Event TTL.
@@ -203,8 +205,6 @@ pub struct Config {
     pub spool_dir: PathBuf,
     /// CLI only: the scheduled time this run stands for.
     pub scheduled_time: Option<String>,
-    /// The backfill, when on.
-    pub backfill: Option<BackfillSettings>,
     /// Log format on stderr.
     pub log_format: LogFormat,
     /// Log level or filter.

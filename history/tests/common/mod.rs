@@ -16,6 +16,17 @@ pub async fn s3_client(moto: &MotoServer) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An S3 client for this moto server, with `bucket` created.
+pub async fn s3_with_bucket(moto: &MotoServer, bucket: &str) -> aws_sdk_s3::Client {
+    let s3 = s3_client(moto).await;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    s3
+}
+
 /// A CloudWatch Logs client for this moto server.
 pub async fn logs_client(moto: &MotoServer) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&moto_sdk_config(moto).await)
