@@ -38,6 +38,19 @@ async fn sink(moto: &MotoServer) -> CloudWatchSink {
     CloudWatchSink::new(logs_client(moto).await, GROUP, STREAM)
 }
 
+/// A backfill into moto's events group, holding the Lease `hold` between renewals.
+async fn backfill_into(moto: &MotoServer, hold: Duration, limits: Limits) -> Backfill {
+    Backfill::new(sink(moto).await, backfill_config(hold, limits))
+}
+
+/// CloudWatch's limits, except at most `max_events` events a PutLogEvents call.
+fn at_most(max_events: usize) -> Limits {
+    Limits {
+        max_events,
+        ..Limits::default()
+    }
+}
+
 fn backfill_config(hold: Duration, limits: Limits) -> BackfillConfig {
     BackfillConfig {
         cluster: "demo".into(),
@@ -386,14 +399,8 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
     )
     .await;
-    let limits = Limits {
-        max_events: 40,
-        ..Limits::default()
-    };
-    let backfill = Backfill::new(
-        sink(&moto).await,
-        backfill_config(Duration::from_secs(6), limits),
-    );
+    let limits = at_most(40);
+    let backfill = backfill_into(&moto, Duration::from_secs(6), limits).await;
     let handoff = backfill.handoff(&client);
     let taken = take_free_lease(&backfill, &client, &handoff).await;
     assert_eq!(taken.entries().len(), 300);
@@ -433,14 +440,8 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
     .await;
-    let limits = Limits {
-        max_events: 10,
-        ..Limits::default()
-    };
-    let backfill = Backfill::new(
-        sink(&moto).await,
-        backfill_config(Duration::from_secs(2), limits),
-    );
+    let limits = at_most(10);
+    let backfill = backfill_into(&moto, Duration::from_secs(2), limits).await;
     let handoff = backfill.handoff(&client);
     let taken = take_free_lease(&backfill, &client, &handoff).await;
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-b", &out, &[]);
@@ -478,10 +479,7 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
         json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
     .await;
-    let backfill = Backfill::new(
-        sink(&moto).await,
-        backfill_config(Duration::from_secs(10), Limits::default()),
-    );
+    let backfill = backfill_into(&moto, Duration::from_secs(10), Limits::default()).await;
     let handoff = backfill.handoff(&client);
     let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
     else {
@@ -548,10 +546,7 @@ async fn interrupted_after_first_batch(
         json!({"events": during, "ratePerSec": 0, "objects": during, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
     .await;
-    let limits = Limits {
-        max_events,
-        ..Limits::default()
-    };
+    let limits = at_most(max_events);
     let sink = sink(moto).await;
     let first_run = Backfill::new(
         sink.clone(),
