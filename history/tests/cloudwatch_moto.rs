@@ -10,7 +10,7 @@ use serde_json::json;
 
 mod common;
 
-use common::{history_command, logs_client, output_of};
+use common::{assert_ordered_by_effective_time, history_command, logs_client, output_of};
 
 const GROUP: &str = "/aws/containerinsights/demo/application";
 const LINES: usize = 10_500;
@@ -103,14 +103,7 @@ async fn more_than_one_query_limit_is_read_by_splitting_the_range() {
         LINES,
         "every line, none lost to the row limit: {stderr}"
     );
-    let times: Vec<Timestamp> = rows
-        .iter()
-        .map(|r| r.effective_time.as_deref().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "ordered by effective time"
-    );
+    assert_ordered_by_effective_time(&rows);
 
     // The wrong layout finds no record in these lines: each is reported, none is silently empty.
     let mut command = history_command(&moto);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{history_command, s3_with_bucket};
+use common::{assert_ordered_by_effective_time, history_command, s3_with_bucket};
 
 const BUCKET: &str = "eventkeeper-archive";
 const POD_B: &str = "scenario-b-cff56c84-xn9hh";
@@ -109,9 +109,8 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     let archive = ["--cluster", "demo", "--bucket", BUCKET, "--now", &now];
     let kubeconfig = sim.kubeconfig.to_str().unwrap().to_owned();
 
-    // The archive alone: the scenario-b pod's Failed/BackOff history, each Event once at the
-    // count the simulator holds now (the last catch-up ran at this very simulated time).
-    let mut args = vec![
+    // The scenario-b pod's last six hours, asked of the archive and of both sources below.
+    let question = [
         "events",
         "-n",
         "test",
@@ -120,6 +119,10 @@ async fn seed_scenarios_through_the_catch_up_archive() {
         "--since",
         "6h",
     ];
+
+    // The archive alone: the scenario-b pod's Failed/BackOff history, each Event once at the
+    // count the simulator holds now (the last catch-up ran at this very simulated time).
+    let mut args = question.to_vec();
     args.extend(archive);
     args.extend(["--source", "archive", "-o", "json"]);
     let out = history(&moto, &args);
@@ -168,25 +171,10 @@ async fn seed_scenarios_through_the_catch_up_archive() {
         versions.len()
     );
     assert!(versions.iter().all(|r| got.contains_key(r.uid())));
-    let times: Vec<jiff::Timestamp> = versions
-        .iter()
-        .map(|r| r.effective_time.as_deref().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "ordered by effective time"
-    );
+    assert_ordered_by_effective_time(&versions);
 
     // Auto: the live API for the last hour and the archive, merged: the same answer, as a table.
-    let mut table = vec![
-        "events",
-        "-n",
-        "test",
-        "--for",
-        "pod/scenario-b*",
-        "--since",
-        "6h",
-    ];
+    let mut table = question.to_vec();
     table.extend(archive);
     table.extend(["--kubeconfig", &kubeconfig]);
     let out = history(&moto, &table);

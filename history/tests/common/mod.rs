@@ -48,3 +48,15 @@ pub async fn output_of(mut command: Command) -> Output {
         .await
         .expect("the command's thread")
 }
+
+/// Asserts the records come in effective-time order (the plugin's answer order).
+pub fn assert_ordered_by_effective_time(records: &[eventkeeper_core::Record]) {
+    let times: Vec<jiff::Timestamp> = records
+        .iter()
+        .map(|r| r.effective_time.as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "ordered by effective time"
+    );
+}
