@@ -19,9 +19,9 @@ pub fn key_lead(prefix: &str) -> String {
 /// The key prefix of the partition (one UTC hour) holding objects made at `at`.
 pub fn partition_prefix(prefix: &str, cluster: &str, at: Timestamp) -> String {
     let utc = at.to_zoned(TimeZone::UTC);
+    let lead = key_lead(prefix);
     format!(
-        "{}cluster={cluster}/dt={}/hour={}/",
-        key_lead(prefix),
+        "{lead}cluster={cluster}/dt={}/hour={}/",
         utc.strftime("%Y-%m-%d"),
         utc.strftime("%H")
     )

@@ -158,8 +158,11 @@ class Iam(unittest.TestCase):
 
     def test_the_checkpoint_is_under_the_granted_prefix(self):
         archive_rs = (ROOT / "lambda/src/archive/mod.rs").read_text()
+        # The partitions' layout is core's, shared with kubectl-eventkeeper.
+        layout_rs = (ROOT / "core/src/archive_layout.rs").read_text()
         self.assertIn('"{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json"', archive_rs)
-        self.assertIn('"{lead}cluster={cluster}/dt={}/hour={}/', archive_rs)
+        self.assertIn("partition_prefix(prefix, cluster, scheduled)", archive_rs)
+        self.assertIn('"{lead}cluster={cluster}/dt={}/hour={}/', layout_rs)
 
     def test_the_check_fails_on_a_policy_that_drifts(self):
         statements = self.statements()
@@ -263,7 +266,8 @@ class Lambda(unittest.TestCase):
         # The code's source (released zip or S3 mirror): test_release_inputs.py.
 
     def test_every_environment_variable_is_one_the_function_reads(self):
-        config_rs = (ROOT / "lambda/src/config.rs").read_text()
+        # The catch-up's own flags, and those it shares with the emitter (cli/src/settings.rs).
+        config_rs = (ROOT / "lambda/src/config.rs").read_text() + (ROOT / "cli/src/settings.rs").read_text()
         known = set(re.findall(r'env = "(EVENTKEEPER_[A-Z_]+)"', config_rs)) | BACKFILL_SETTINGS
         env = lambda_environment()
         self.assertTrue(env)

@@ -131,10 +131,8 @@ pub fn object_key(prefix: &str, cluster: &str, scheduled: Timestamp, after: u64)
 
 /// The checkpoint's key: outside the table's `cluster=` partitions so Athena never reads it.
 pub fn checkpoint_key(prefix: &str, cluster: &str) -> String {
-    format!(
-        "{}_eventkeeper/cluster={cluster}/catchup-checkpoint.json",
-        key_lead(prefix)
-    )
+    let lead = key_lead(prefix);
+    format!("{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json")
 }
 
 #[cfg(test)]
