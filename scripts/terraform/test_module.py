@@ -161,7 +161,6 @@ class Iam(unittest.TestCase):
         # The partitions' layout is core's, shared with kubectl-eventkeeper.
         layout_rs = (ROOT / "core/src/archive_layout.rs").read_text()
         self.assertIn('"{lead}_eventkeeper/cluster={cluster}/catchup-checkpoint.json"', archive_rs)
-        self.assertIn("partition_prefix(prefix, cluster, scheduled)", archive_rs)
         self.assertIn('"{lead}cluster={cluster}/dt={}/hour={}/', layout_rs)
 
     def test_the_check_fails_on_a_policy_that_drifts(self):
