@@ -30,13 +30,7 @@ NOTIFY_TF_DIR := infra/terraform/modules/notifications
 .PHONY: notify-terraform-check
 
 notify-terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
-	@if command -v terraform >/dev/null; then \
-	  printf 'disable_checkpoint = true\n' > $(TOOLS)/terraformrc; \
-	  echo "terraform fmt -check -recursive $(NOTIFY_TF_DIR)"; \
-	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(NOTIFY_TF_DIR); \
-	else \
-	  echo "notify-terraform-check: SKIPPED terraform fmt: no terraform binary on PATH"; \
-	fi
+	$(call terraform_fmt_check,$(NOTIFY_TF_DIR),terraform fmt)
 	$(TOOLS)/tf-hcl2/bin/python scripts/terraform/run_checkov.py --checkov $(TOOLS)/tf-checkov/bin/checkov $(NOTIFY_TF_DIR)/examples/complete
 	$(TOOLS)/tf-hcl2/bin/python -m unittest discover -s scripts/notify -p 'test_*.py'
 

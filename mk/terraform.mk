@@ -14,16 +14,23 @@ $(eval $(call venv,tf-hcl2,'python-hcl2==8.1.4'))
 TF_DIR := infra/terraform
 TF_PY := $(TOOLS)/tf-hcl2/bin/python
 
+# A recipe step: terraform fmt -check of the folder $(1), or, with no terraform binary on PATH,
+# one visible line `<target>: SKIPPED $(2): ...` naming what that leaves unchecked.
+define terraform_fmt_check
+	@if command -v terraform >/dev/null; then \
+	  printf 'disable_checkpoint = true\n' > $(TOOLS)/terraformrc; \
+	  echo "terraform fmt -check -recursive $(1)"; \
+	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(1); \
+	else \
+	  echo "$@: SKIPPED $(2): no terraform binary on PATH"; \
+	fi
+endef
+TF_SKIPPED_WITHOUT_BINARY := terraform fmt, the variable validation run and the evaluation of the locals (7 tests)
+
 .PHONY: terraform-check
 
 terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
-	@if command -v terraform >/dev/null; then \
-	  printf 'disable_checkpoint = true\n' > $(TOOLS)/terraformrc; \
-	  echo "terraform fmt -check -recursive $(TF_DIR)"; \
-	  TF_CLI_CONFIG_FILE=$(TOOLS)/terraformrc terraform fmt -check -recursive -diff $(TF_DIR); \
-	else \
-	  echo "terraform-check: SKIPPED terraform fmt, the variable validation run and the evaluation of the locals (7 tests): no terraform binary on PATH"; \
-	fi
+	$(call terraform_fmt_check,$(TF_DIR),$(TF_SKIPPED_WITHOUT_BINARY))
 	$(TF_PY) scripts/terraform/run_checkov.py --checkov $(TOOLS)/tf-checkov/bin/checkov $(TF_DIR)
 	$(TF_PY) -m unittest discover -s scripts/terraform -p 'test_*.py'
 
