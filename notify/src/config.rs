@@ -94,7 +94,7 @@ pub struct Config {
     #[arg(long, env = "EVENTKEEPER_NOTIFY_RETENTION_DAYS", default_value_t = 1)]
     pub retention_days: u32,
 
-    /// Groups read and claimed at once.
+    /// DynamoDB calls in flight at once (each reads or writes up to 100 groups).
     #[arg(long, env = "EVENTKEEPER_NOTIFY_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
 
@@ -157,7 +157,6 @@ impl Config {
             },
             region,
             state_retention: SignedDuration::from_hours(24 * i64::from(self.retention_days)),
-            concurrency: self.concurrency,
         }
     }
 }

@@ -70,7 +70,11 @@ async fn main() -> ExitCode {
         }
     };
     let notifier = Notifier {
-        store: DynamoState::new(aws_sdk_dynamodb::Client::new(&aws), &config.table),
+        store: DynamoState::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            &config.table,
+            config.concurrency,
+        ),
         rules,
         destinations,
         dead_letters: config

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -23,7 +22,9 @@ use crate::message::{LinkTarget, Notification};
 use crate::metrics::Counters;
 use crate::render::Outgoing;
 use crate::rules::Rules;
-use crate::state::{GroupState, Pending, PendingDelivery, Saved, StateError, StateStore};
+use crate::state::{
+    GroupState, Pending, PendingDelivery, Saved, StateError, StateStore, Stored, Write,
+};
 use crate::subscription;
 
 /// Why a batch must be run again (Lambda retries it; the CLI exits 75). Bad input never is.
@@ -60,8 +61,6 @@ pub struct Settings {
     pub region: String,
     /// How long a group's state outlives its last record (DynamoDB TTL), past the quiet period.
     pub state_retention: SignedDuration,
-    /// How many groups are read and claimed at once.
-    pub concurrency: usize,
 }
 
 /// The notifier, built once per cold start.
@@ -97,11 +96,14 @@ struct Claim {
     revision: u64,
 }
 
-/// What processing one group gave.
-enum GroupOutcome {
-    Claimed { claim: Claim, counts: Counters },
+/// What a group's records and stored state call for.
+enum Decided {
+    /// Nothing to write.
     Settled(Counters),
+    /// Another invocation holds a fresh claim.
     Busy(Counters),
+    /// Write this state (its counts hold once the write succeeds).
+    Write(GroupState, Counters),
 }
 
 impl<S: StateStore> Notifier<S> {
@@ -163,31 +165,8 @@ impl<S: StateStore> Notifier<S> {
             items.sort_by_key(|m| m.at);
         }
 
-        let outcomes: Vec<Result<GroupOutcome, BatchError>> = futures::stream::iter(groups.iter())
-            .map(|(key, items)| self.claim_group(key, items, now, &link))
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let mut claims = Vec::new();
-        let mut busy = 0;
-        let mut first_error = None;
-        for outcome in outcomes {
-            match outcome {
-                Ok(GroupOutcome::Claimed { claim, counts: c }) => {
-                    counts.add(&c);
-                    claims.push(claim);
-                }
-                Ok(GroupOutcome::Settled(c)) => counts.add(&c),
-                Ok(GroupOutcome::Busy(c)) => {
-                    counts.add(&c);
-                    busy += 1;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "Group not processed; the batch will be retried");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
+        let (mut claims, busy, first_error) =
+            self.claim_groups(&groups, now, &link, &mut counts).await;
         let undelivered = self.deliver_and_clear(&mut claims, now, &mut counts).await;
         let result = match (first_error, undelivered, busy) {
             (Some(error), _, _) => Err(error),
@@ -198,93 +177,151 @@ impl<S: StateStore> Notifier<S> {
         (counts, result)
     }
 
-    /// Reads a group, folds its records in, and claims its step (or a stale claim) with a
-    /// conditional write; on a conflict, reads again.
-    async fn claim_group(
+    /// Reads the groups, decides each, and claims the steps (or stale claims) with conditional
+    /// writes, all a batch at a time: one BatchGetItem per 100 groups, one TransactWriteItems per
+    /// 100 writes. Groups whose write lost its condition are read and decided again. Returns the
+    /// claims, how many groups another invocation holds, and the first error.
+    async fn claim_groups(
+        &self,
+        groups: &BTreeMap<String, Vec<Matched>>,
+        now: Timestamp,
+        link: &LinkTarget,
+        counts: &mut Counters,
+    ) -> (Vec<Claim>, usize, Option<BatchError>) {
+        let mut claims = Vec::new();
+        let mut busy = 0;
+        let mut first_error: Option<BatchError> = None;
+        let mut todo: Vec<&str> = groups.keys().map(String::as_str).collect();
+        for _ in 0..8 {
+            if todo.is_empty() {
+                break;
+            }
+            let stored = match self.store.load_all(&todo).await {
+                Ok(stored) => stored,
+                Err(error) => {
+                    tracing::error!(%error, groups = todo.len(), "Groups not read; the batch will be retried");
+                    first_error.get_or_insert(error.into());
+                    return (claims, busy, first_error);
+                }
+            };
+            let mut decided = Vec::new();
+            for key in todo.drain(..) {
+                let stored = stored.get(key);
+                match self.decide(key, &groups[key], stored, now, link) {
+                    Decided::Busy(c) => {
+                        counts.add(&c);
+                        busy += 1;
+                    }
+                    Decided::Settled(c) => counts.add(&c),
+                    Decided::Write(state, c) => {
+                        let expires_at = self.expires_at(&state, now);
+                        decided.push((key, state, stored.map(|s| s.revision), expires_at, c));
+                    }
+                }
+            }
+            let writes: Vec<Write<'_>> = decided
+                .iter()
+                .map(|(key, state, expected, expires_at, _)| Write {
+                    key,
+                    state,
+                    expected: *expected,
+                    expires_at: *expires_at,
+                })
+                .collect();
+            let saved = self.store.save_all(&writes).await;
+            drop(writes);
+            for ((key, state, _, _, c), saved) in decided.into_iter().zip(saved) {
+                match saved {
+                    Ok(Saved::Conflict) => todo.push(key),
+                    Ok(Saved::Written(revision)) => {
+                        counts.add(&c);
+                        if state.pending.is_some() {
+                            claims.push(Claim {
+                                key: key.to_owned(),
+                                state,
+                                revision,
+                            });
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, group = key, "Group not processed; the batch will be retried");
+                        first_error.get_or_insert(error.into());
+                    }
+                }
+            }
+        }
+        if let Some(key) = todo.first() {
+            first_error.get_or_insert(BatchError::Contended((*key).to_owned()));
+        }
+        (claims, busy, first_error)
+    }
+
+    /// Folds a group's records into its stored state: nothing to write, a group another
+    /// invocation holds, or the state to write (a new step or a stale claim taken over is
+    /// `pending` in it).
+    fn decide(
         &self,
         key: &str,
         items: &[Matched],
+        stored: Option<&Stored>,
         now: Timestamp,
         link: &LinkTarget,
-    ) -> Result<GroupOutcome, BatchError> {
-        for _ in 0..8 {
-            let stored = self.store.load(key).await?;
-            let (mut state, revision) = match &stored {
-                Some(s) => (s.state.clone(), Some(s.revision)),
-                None => (GroupState::default(), None),
-            };
-            let mut counts = Counters::default();
-            let mut deliveries = Vec::new();
-            if let Some(pending) = state.pending.take() {
-                if now.duration_since(pending.claimed_at) < self.settings.claim_lease {
-                    tracing::info!(group = key, "Group claimed by another invocation");
-                    return Ok(GroupOutcome::Busy(counts));
-                }
-                tracing::warn!(group = key, claimed_at = %pending.claimed_at, "Taking over a stale claim: sending it again");
-                counts.resent += pending.deliveries.len() as u64;
-                deliveries = pending.deliveries;
+    ) -> Decided {
+        let mut state = stored.map(|s| s.state.clone()).unwrap_or_default();
+        let mut counts = Counters::default();
+        let mut deliveries = Vec::new();
+        if let Some(pending) = state.pending.take() {
+            if now.duration_since(pending.claimed_at) < self.settings.claim_lease {
+                tracing::info!(group = key, "Group claimed by another invocation");
+                return Decided::Busy(counts);
             }
-            let mut step: Option<(Step, &Matched)> = None;
-            for item in items {
-                if let Some(s) = decision::observe(
-                    &mut state.episode,
-                    item.record.occurrences,
-                    item.at,
-                    &self.settings.policy,
-                ) {
-                    step = Some((s, item));
-                }
-            }
-            counts.suppressed += items.len() as u64 - u64::from(step.is_some());
-            if let Some((step, trigger)) = step {
-                state.episode.steps += 1;
-                let latest = items.last().unwrap_or(trigger);
-                let notification = Notification::new(
-                    &trigger.rule,
-                    key,
-                    step,
-                    &state.episode,
-                    &latest.record,
-                    latest.layout,
-                    trigger.late,
-                    link,
-                );
-                for destination in &trigger.destinations {
-                    deliveries.push(PendingDelivery {
-                        destination: destination.clone(),
-                        notification: notification.clone(),
-                    });
-                }
-            }
-            if !deliveries.is_empty() {
-                state.pending = Some(Pending {
-                    claimed_at: now,
-                    deliveries,
-                });
-            }
-            if stored.as_ref().is_some_and(|s| s.state == state) {
-                return Ok(GroupOutcome::Settled(counts));
-            }
-            match self
-                .store
-                .save(key, &state, revision, self.expires_at(&state, now))
-                .await?
-            {
-                Saved::Conflict => continue,
-                Saved::Written(revision) if state.pending.is_some() => {
-                    return Ok(GroupOutcome::Claimed {
-                        claim: Claim {
-                            key: key.to_owned(),
-                            state,
-                            revision,
-                        },
-                        counts,
-                    });
-                }
-                Saved::Written(_) => return Ok(GroupOutcome::Settled(counts)),
+            tracing::warn!(group = key, claimed_at = %pending.claimed_at, "Taking over a stale claim: sending it again");
+            counts.resent += pending.deliveries.len() as u64;
+            deliveries = pending.deliveries;
+        }
+        let mut step: Option<(Step, &Matched)> = None;
+        for item in items {
+            if let Some(s) = decision::observe(
+                &mut state.episode,
+                item.record.occurrences,
+                item.at,
+                &self.settings.policy,
+            ) {
+                step = Some((s, item));
             }
         }
-        Err(BatchError::Contended(key.to_owned()))
+        counts.suppressed += items.len() as u64 - u64::from(step.is_some());
+        if let Some((step, trigger)) = step {
+            state.episode.steps += 1;
+            let latest = items.last().unwrap_or(trigger);
+            let notification = Notification::new(
+                &trigger.rule,
+                key,
+                step,
+                &state.episode,
+                &latest.record,
+                latest.layout,
+                trigger.late,
+                link,
+            );
+            for destination in &trigger.destinations {
+                deliveries.push(PendingDelivery {
+                    destination: destination.clone(),
+                    notification: notification.clone(),
+                });
+            }
+        }
+        if !deliveries.is_empty() {
+            state.pending = Some(Pending {
+                claimed_at: now,
+                deliveries,
+            });
+        }
+        if stored.is_some_and(|s| s.state == state) {
+            Decided::Settled(counts)
+        } else {
+            Decided::Write(state, counts)
+        }
     }
 
     fn expires_at(&self, state: &GroupState, now: Timestamp) -> Timestamp {
@@ -426,20 +463,40 @@ impl<S: StateStore> Notifier<S> {
                 // Keep only what is left; its lease runs from the original claim.
                 pending.deliveries = remaining;
             }
-            let expires = self.expires_at(&claim.state, now);
-            match self
-                .store
-                .save(&claim.key, &claim.state, Some(claim.revision), expires)
-                .await?
-            {
-                Saved::Written(_) => {}
-                Saved::Conflict => {
+        }
+        let expires: Vec<Timestamp> = claims
+            .iter()
+            .map(|c| self.expires_at(&c.state, now))
+            .collect();
+        let writes: Vec<Write<'_>> = claims
+            .iter()
+            .zip(&expires)
+            .map(|(claim, expires_at)| Write {
+                key: &claim.key,
+                state: &claim.state,
+                expected: Some(claim.revision),
+                expires_at: *expires_at,
+            })
+            .collect();
+        let mut first_error = None;
+        for (claim, saved) in claims.iter().zip(self.store.save_all(&writes).await) {
+            match saved {
+                Ok(Saved::Written(_)) => {}
+                Ok(Saved::Conflict) => {
                     tracing::warn!(
                         group = claim.key,
                         "Claim was taken over while sending: the other invocation may send it again"
                     );
                 }
+                Err(error) => {
+                    // The claim stays: it is sent again once its lease is over (never lost).
+                    tracing::error!(%error, group = claim.key, "Claim not cleared; the batch will be retried");
+                    first_error.get_or_insert(error);
+                }
             }
+        }
+        if let Some(error) = first_error {
+            return Err(error.into());
         }
         if undelivered > 0 {
             Err(BatchError::Undelivered(undelivered))

@@ -1,31 +1,41 @@
 //! Where each group's episode and unfinished claim live: a store with optimistic concurrency.
 //! Every write names the revision it read (`None`: the group must not exist yet) and fails with
 //! [`Saved::Conflict`] when another invocation wrote first; the caller then reads again and
-//! decides again. [`DynamoState`] is the production store; [`MemoryState`] serves unit tests.
+//! decides again. Groups are read a hundred at a time (BatchGetItem) and written concurrently,
+//! each under its own condition (PutItem). [`DynamoState`] is the production store;
+//! [`MemoryState`] serves unit tests.
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::batch_calls::{ReadAnswer, read_all};
 use crate::decision::Episode;
 use crate::message::Notification;
 
 /// DynamoDB calls of this module (the IAM policy is generated from this list).
-pub const DYNAMODB_ACTIONS: [&str; 2] = ["dynamodb:GetItem", "dynamodb:PutItem"];
+pub const DYNAMODB_ACTIONS: [&str; 2] = ["dynamodb:BatchGetItem", "dynamodb:PutItem"];
+
+/// Keys per BatchGetItem call (DynamoDB's limit).
+pub const BATCH_GET_KEYS: usize = 100;
 
 /// Why the state could not be read or written. Every variant is retryable: the batch fails and
 /// Lambda runs it again.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StateError {
-    /// GetItem failed.
+    /// BatchGetItem failed.
     #[error("reading group state failed: {0}")]
     ReadFailed(String),
     /// PutItem failed (other than a lost condition).
     #[error("writing group state failed: {0}")]
     WriteFailed(String),
+    /// BatchGetItem kept leaving keys unprocessed (throttled).
+    #[error("{0} group state(s) still unprocessed after {1} calls in a row that read none")]
+    Unprocessed(usize, u32),
     /// The stored item is not this notifier's JSON.
     #[error("stored group state is unreadable: {0}")]
     Corrupt(String),
@@ -82,95 +92,137 @@ pub enum Saved {
     Conflict,
 }
 
-/// A group-state store with conditional writes.
+/// One conditional write: `state` for `key` if the group is still at `expected` (`None`: absent);
+/// `expires_at` is the TTL.
+#[derive(Clone, Copy, Debug)]
+pub struct Write<'a> {
+    /// The group.
+    pub key: &'a str,
+    /// Its new state.
+    pub state: &'a GroupState,
+    /// The revision it was read at.
+    pub expected: Option<u64>,
+    /// When DynamoDB may delete it.
+    pub expires_at: Timestamp,
+}
+
+impl Write<'_> {
+    /// The revision the write stores.
+    pub fn revision(&self) -> u64 {
+        self.expected.map_or(1, |r| r + 1)
+    }
+}
+
+/// A group-state store with conditional writes, a batch at a time: each DynamoDB call's CPU is
+/// the notifier's main cost at a small function's CPU share.
 pub trait StateStore {
-    /// Reads a group (strongly consistent).
-    fn load(&self, key: &str) -> impl Future<Output = Result<Option<Stored>, StateError>>;
-    /// Writes a group if it is still at `expected` (`None`: absent). `expires_at` is the TTL.
-    fn save(
+    /// Reads groups (strongly consistent); absent groups are absent from the map.
+    fn load_all(
         &self,
-        key: &str,
-        state: &GroupState,
-        expected: Option<u64>,
-        expires_at: Timestamp,
-    ) -> impl Future<Output = Result<Saved, StateError>>;
+        keys: &[&str],
+    ) -> impl Future<Output = Result<HashMap<String, Stored>, StateError>>;
+    /// Makes each write whose condition holds; one outcome per write, in order. Writes are
+    /// independent: one failing does not fail the others.
+    fn save_all(
+        &self,
+        writes: &[Write<'_>],
+    ) -> impl Future<Output = Vec<Result<Saved, StateError>>>;
 }
 
 /// The DynamoDB table: partition key `pk` (S), `rev` (N), `state` (S, JSON), `expiresAt` (N,
-/// the TTL attribute, epoch seconds).
+/// the TTL attribute, epoch seconds). Reads with BatchGetItem (see [`crate::batch_calls`] for
+/// partial answers), writes with conditional PutItem calls, `parallel_calls` at a time. Not
+/// TransactWriteItems: docs/notifications.md says why.
 #[derive(Clone, Debug)]
 pub struct DynamoState {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    parallel_calls: usize,
 }
 
 impl DynamoState {
-    /// A store on `table`.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    /// A store on `table`, with at most `parallel_calls` DynamoDB calls in flight.
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        parallel_calls: usize,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
+            parallel_calls: parallel_calls.max(1),
         }
     }
-}
 
-impl StateStore for DynamoState {
-    async fn load(&self, key: &str) -> Result<Option<Stored>, StateError> {
+    /// One BatchGetItem call.
+    async fn batch_get(
+        &self,
+        keys: Vec<String>,
+    ) -> Result<ReadAnswer<String, (String, Stored)>, StateError> {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(
+                keys.into_iter()
+                    .map(|k| HashMap::from([("pk".to_owned(), AttributeValue::S(k))]))
+                    .collect(),
+            ))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StateError::ReadFailed(e.to_string()))?;
         let out = self
             .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
-            .consistent_read(true)
+            .batch_get_item()
+            .request_items(&self.table, request)
             .send()
             .await
             .map_err(|e| {
                 StateError::ReadFailed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
             })?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let revision = item
-            .get("rev")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StateError::Corrupt("no rev".into()))?;
-        let text = item
-            .get("state")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| StateError::Corrupt("no state".into()))?;
-        let state = serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
-        Ok(Some(Stored { state, revision }))
+        let found = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+            .into_iter()
+            .map(parse_item)
+            .collect::<Result<_, _>>()?;
+        let unprocessed = out
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&self.table))
+            .map(|k| {
+                k.keys
+                    .into_iter()
+                    .map(|key| match key.get("pk") {
+                        Some(AttributeValue::S(pk)) => Ok(pk.clone()),
+                        _ => Err(StateError::Corrupt("unprocessed key without pk".into())),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(ReadAnswer { found, unprocessed })
     }
 
-    async fn save(
-        &self,
-        key: &str,
-        state: &GroupState,
-        expected: Option<u64>,
-        expires_at: Timestamp,
-    ) -> Result<Saved, StateError> {
-        let revision = expected.map_or(1, |r| r + 1);
-        let json = serde_json::to_string(state).expect("state serialises");
+    /// One conditional PutItem.
+    async fn put(&self, write: &Write<'_>) -> Result<Saved, StateError> {
+        let json = serde_json::to_string(write.state).expect("state serialises");
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", AttributeValue::S(key.to_owned()))
-            .item("rev", AttributeValue::N(revision.to_string()))
+            .item("pk", AttributeValue::S(write.key.to_owned()))
+            .item("rev", AttributeValue::N(write.revision().to_string()))
             .item("state", AttributeValue::S(json))
             .item(
                 "expiresAt",
-                AttributeValue::N(expires_at.as_second().to_string()),
+                AttributeValue::N(write.expires_at.as_second().to_string()),
             );
-        let put = match expected {
+        let put = match write.expected {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(r) => put
                 .condition_expression("rev = :rev")
                 .expression_attribute_values(":rev", AttributeValue::N(r.to_string())),
         };
         match put.send().await {
-            Ok(_) => Ok(Saved::Written(revision)),
+            Ok(_) => Ok(Saved::Written(write.revision())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
@@ -184,35 +236,79 @@ impl StateStore for DynamoState {
     }
 }
 
+/// A stored item as a group key and its state.
+fn parse_item(item: HashMap<String, AttributeValue>) -> Result<(String, Stored), StateError> {
+    let key = item
+        .get("pk")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StateError::Corrupt("no pk".into()))?
+        .clone();
+    let revision = item
+        .get("rev")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| StateError::Corrupt("no rev".into()))?;
+    let text = item
+        .get("state")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StateError::Corrupt("no state".into()))?;
+    let state = serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+    Ok((key, Stored { state, revision }))
+}
+
+impl StateStore for DynamoState {
+    async fn load_all(&self, keys: &[&str]) -> Result<HashMap<String, Stored>, StateError> {
+        let chunks: Vec<Vec<String>> = keys
+            .chunks(BATCH_GET_KEYS)
+            .map(|c| c.iter().map(|k| (*k).to_owned()).collect())
+            .collect();
+        let found: Vec<Vec<(String, Stored)>> = futures::stream::iter(chunks)
+            .map(|chunk| read_all(chunk, |wanted| self.batch_get(wanted)))
+            .buffer_unordered(self.parallel_calls)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn save_all(&self, writes: &[Write<'_>]) -> Vec<Result<Saved, StateError>> {
+        futures::stream::iter(writes)
+            .map(|write| self.put(write))
+            .buffered(self.parallel_calls)
+            .collect()
+            .await
+    }
+}
+
 /// An in-memory store with the same semantics (unit tests and the benchmark's baseline).
 #[derive(Debug, Default)]
 pub struct MemoryState(std::sync::Mutex<HashMap<String, Stored>>);
 
 impl StateStore for MemoryState {
-    async fn load(&self, key: &str) -> Result<Option<Stored>, StateError> {
-        Ok(self.0.lock().expect("lock").get(key).cloned())
+    async fn load_all(&self, keys: &[&str]) -> Result<HashMap<String, Stored>, StateError> {
+        let map = self.0.lock().expect("lock");
+        Ok(keys
+            .iter()
+            .filter_map(|k| map.get(*k).map(|s| ((*k).to_owned(), s.clone())))
+            .collect())
     }
 
-    async fn save(
-        &self,
-        key: &str,
-        state: &GroupState,
-        expected: Option<u64>,
-        _expires_at: Timestamp,
-    ) -> Result<Saved, StateError> {
+    async fn save_all(&self, writes: &[Write<'_>]) -> Vec<Result<Saved, StateError>> {
         let mut map = self.0.lock().expect("lock");
-        let current = map.get(key).map(|s| s.revision);
-        if current != expected {
-            return Ok(Saved::Conflict);
-        }
-        let revision = expected.map_or(1, |r| r + 1);
-        map.insert(
-            key.to_owned(),
-            Stored {
-                state: state.clone(),
-                revision,
-            },
-        );
-        Ok(Saved::Written(revision))
+        writes
+            .iter()
+            .map(|write| {
+                if map.get(write.key).map(|s| s.revision) != write.expected {
+                    return Ok(Saved::Conflict);
+                }
+                map.insert(
+                    write.key.to_owned(),
+                    Stored {
+                        state: write.state.clone(),
+                        revision: write.revision(),
+                    },
+                );
+                Ok(Saved::Written(write.revision()))
+            })
+            .collect()
     }
 }
