@@ -499,6 +499,26 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts moto server on a free loopback port.
     pub fn start() -> Option<Self> {
+        Self::start_program(|program| Command::new(program))
+    }
+
+    /// Starts moto server with each DynamoDB request handled atomically, as DynamoDB does (moto
+    /// checks a write's condition without a lock: two concurrent conditional writes to one item
+    /// can both succeed). For tests of conditional writes under concurrency; see
+    /// tests/moto_atomic_dynamodb.py.
+    pub fn start_atomic_dynamodb() -> Option<Self> {
+        Self::start_program(|program| {
+            // The interpreter of the venv moto_server belongs to.
+            let mut command = Command::new(Path::new(program).with_file_name("python"));
+            command.arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/moto_atomic_dynamodb.py"
+            ));
+            command
+        })
+    }
+
+    fn start_program(command: impl FnOnce(&std::ffi::OsStr) -> Command) -> Option<Self> {
         let Some(program) =
             std::env::var_os("EVENTKEEPER_MOTO_SERVER").filter(|p| Path::new(p).exists())
         else {
@@ -509,7 +529,7 @@ impl MotoServer {
             return None;
         };
         let port = free_port();
-        let child = Command::new(program)
+        let child = command(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -192,7 +192,9 @@ pub async fn create_table(aws: &aws_config::SdkConfig, table: &str) {
 
 /// Starts moto (or `None` when the test must skip) and creates the resources.
 pub async fn world(webhook_path: &str) -> Option<World> {
-    let moto = MotoServer::start()?;
+    // Claims are conditional writes raced by concurrent invocations: moto must apply each
+    // atomically, as DynamoDB does.
+    let moto = MotoServer::start_atomic_dynamodb()?;
     let receiver = Receiver::start();
     let aws = eventkeeper_tests::aws::moto_sdk_config(&moto).await;
     let table = "eventkeeper-notify".to_owned();
