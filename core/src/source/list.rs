@@ -12,18 +12,21 @@
 //!
 //! So the inconsistent token is never used. The list starts over without a token, which gives a
 //! new consistent snapshot, and does not hand over again what it already handed over in this
-//! run: every item delivered is remembered by `(uid, resourceVersion)` (one pair per Event,
-//! about 100 bytes). An item of the new pass with a pair already delivered is the same version
-//! of the same object, so dropping it loses nothing; every other item is delivered. When the
-//! last pass ends, every object live at its snapshot has been delivered at the version it had
-//! then, and nothing delivered is newer than that snapshot ([`Pager::snapshot`]): a checkpoint
-//! at the highest resourceVersion delivered skips nothing a later list could show.
+//! run. A continue token means "the keys after this one", so a pass that ended early covered
+//! every key up to the last one it delivered, each at the version it had at that pass's
+//! snapshot. An item of a later pass whose key is at or before that last key and whose
+//! resourceVersion is at or below that snapshot is that same version of that same object:
+//! dropping it loses nothing. Every other item is delivered (changed or created after the
+//! snapshot, or past where the pass stopped). Memory is one key and one revision per pass, not
+//! one entry per Event: a relist of a million Events costs nothing extra. When the last pass
+//! ends, every object live at its snapshot has been delivered at the version it had then, and
+//! nothing delivered is newer than that snapshot ([`Pager::snapshot`]): a checkpoint at the
+//! highest resourceVersion delivered skips nothing a later list could show.
 //!
-//! This proof does not depend on the order the server returns items in (etcd returns them in
-//! the byte order of `namespace/name`, where `kube-public/x` comes before `kube/x`); no item is
-//! skipped by comparing keys. An item without a uid or with a resourceVersion that is not an
-//! integer cannot be identified: it is delivered again after a restart (a duplicate, never a
-//! loss).
+//! Keys compare as etcd compares them, byte by byte (`namespace/name`, where `kube-public/x`
+//! comes before `kube/x`). A pass whose items did not arrive in that order proves nothing and
+//! covers nothing (its items are delivered again after a restart: duplicates, never a loss); so
+//! is an item without a name or with a resourceVersion that is not an integer.
 //!
 //! # Retries
 //!
@@ -31,7 +34,6 @@
 //! a refusal (401, 403, 404, 400, 422: configuration must change) is returned at once as
 //! [`ListError::Refused`].
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -154,8 +156,7 @@ pub struct Page {
     pub last: bool,
 }
 
-/// Reads a list page by page; memory holds one page, and one `(uid, resourceVersion)` pair per
-/// Event delivered.
+/// Reads a list page by page; memory holds one page, and one key per pass.
 pub struct Pager<S = KubePages> {
     source: S,
     limit: u32,
@@ -251,7 +252,8 @@ impl<S: PageSource> Pager<S> {
             let last = next.is_none();
             let mut items = raw.items;
             if self.remember {
-                items.retain(|item| self.delivered.first_time(item));
+                self.delivered
+                    .page(&raw.metadata.resource_version, &mut items);
             }
             self.done = last;
             self.continue_token = next;
@@ -274,11 +276,12 @@ impl<S: PageSource> Pager<S> {
         }
         tracing::warn!(
             restarts = self.restarts,
-            delivered = self.delivered.len(),
+            passes = self.delivered.passes_ended() + 1,
             "Continue token expired, listing again from a new snapshot; what was delivered is not delivered again"
         );
         self.continue_token = None;
         self.restarted = true;
+        self.delivered.pass_ended();
         Ok(())
     }
 
@@ -295,33 +298,88 @@ impl<S: PageSource> Pager<S> {
     }
 }
 
-/// The `(uid, resourceVersion)` of every item delivered in this run.
+/// What the passes of this run delivered, one key and one revision per pass.
 #[derive(Debug, Default)]
-struct Delivered(HashSet<(Box<str>, ResourceVersion)>);
+struct Delivered {
+    /// Passes that ended early, each covering every key up to its last at its snapshot.
+    ended: Vec<Covered>,
+    /// The pass being read.
+    current: Option<Covered>,
+}
+
+/// Every key up to `last_key`, at the versions they had at `snapshot`; `None` when the pass's
+/// items were out of key order (or had no revision), so it proves nothing.
+#[derive(Debug)]
+struct Covered {
+    snapshot: Option<ResourceVersion>,
+    last_key: String,
+}
 
 impl Delivered {
-    /// Records `item`; false when this version of this object was delivered before. Items that
-    /// cannot be identified are always delivered.
-    fn first_time(&mut self, item: &Value) -> bool {
-        let meta = &item["metadata"];
-        let uid = meta["uid"].as_str().unwrap_or_default();
-        let rv = meta["resourceVersion"]
-            .as_str()
-            .and_then(ResourceVersion::parse);
-        match rv {
-            Some(rv) if !uid.is_empty() => self.0.insert((uid.into(), rv)),
-            _ => true,
+    /// Takes the items of one page of the pass being read: drops those an earlier pass
+    /// delivered at the same version, and extends this pass's coverage.
+    fn page(&mut self, resource_version: &str, items: &mut Vec<Value>) {
+        let snapshot = ResourceVersion::parse(resource_version);
+        for key in items.iter().filter_map(etcd_key) {
+            match &mut self.current {
+                Some(pass) if pass.last_key.as_str() <= key.as_str() => pass.last_key = key,
+                // Out of etcd key order: this pass proves nothing.
+                Some(pass) => pass.snapshot = None,
+                None => {
+                    self.current = Some(Covered {
+                        snapshot,
+                        last_key: key,
+                    })
+                }
+            }
+        }
+        if let Some(pass) = &mut self.current
+            && pass.snapshot != snapshot
+        {
+            pass.snapshot = None;
+        }
+        if !self.ended.is_empty() {
+            items.retain(|item| !self.delivered_before(item));
         }
     }
 
-    fn len(&self) -> usize {
-        self.0.len()
+    /// The pass being read ended early (its continue token expired).
+    fn pass_ended(&mut self) {
+        self.ended.extend(self.current.take());
     }
+
+    /// Whether an earlier pass delivered this version of this object. Items that cannot be
+    /// placed (no name, no integer resourceVersion) never were.
+    fn delivered_before(&self, item: &Value) -> bool {
+        let (Some(key), Some(rv)) = (
+            etcd_key(item),
+            item["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(ResourceVersion::parse),
+        ) else {
+            return false;
+        };
+        self.ended.iter().any(|pass| {
+            pass.snapshot.is_some_and(|snapshot| rv <= snapshot) && key <= pass.last_key
+        })
+    }
+
+    fn passes_ended(&self) -> usize {
+        self.ended.len()
+    }
+}
+
+/// `namespace/name`, which orders as etcd orders its keys; `None` without a name.
+fn etcd_key(item: &Value) -> Option<String> {
+    let meta = &item["metadata"];
+    let name = meta["name"].as_str().filter(|n| !n.is_empty())?;
+    let namespace = meta["namespace"].as_str().unwrap_or_default();
+    Some(format!("{namespace}/{name}"))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::{BTreeMap, HashMap, HashSet};
     use std::sync::Mutex;
 
     use serde_json::json;
@@ -620,18 +678,64 @@ mod tests {
         assert!(error.is_retryable());
     }
 
+    fn item(namespace: &str, name: &str, rv: &str) -> Value {
+        json!({"metadata": {"namespace": namespace, "name": name, "uid": format!("u-{name}"), "resourceVersion": rv}})
+    }
+
+    fn names(items: &[Value]) -> Vec<&str> {
+        items
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap_or("?"))
+            .collect()
+    }
+
     #[test]
-    fn items_that_cannot_be_identified_are_always_delivered() {
+    fn a_pass_covers_the_keys_up_to_its_last_at_its_snapshot() {
         let mut delivered = Delivered::default();
-        let item = json!({"metadata": {"uid": "u", "resourceVersion": "5"}});
-        assert!(delivered.first_time(&item));
-        assert!(!delivered.first_time(&item));
-        for odd in [
-            json!({"metadata": {"resourceVersion": "5"}}),
-            json!({"metadata": {"uid": "u", "resourceVersion": "x5"}}),
-        ] {
-            assert!(delivered.first_time(&odd));
-            assert!(delivered.first_time(&odd));
-        }
+        let mut first = vec![item("kube-public", "a", "3"), item("kube-system", "b", "5")];
+        delivered.page("10", &mut first);
+        assert_eq!(first.len(), 2, "the first pass drops nothing");
+        delivered.pass_ended();
+        let mut second = vec![
+            item("kube-public", "a", "3"), // covered: same version, key before the end
+            item("kube-public", "a2", "7"), // created before the snapshot, key covered: delivered then
+            item("kube-system", "b", "12"), // changed after the snapshot
+            item("kube-system", "c", "4"),  // after where the first pass stopped
+            item("kube", "d", "2"),         // after it too (`kube/` sorts after `kube-system/`)
+        ];
+        delivered.page("20", &mut second);
+        assert_eq!(names(&second), ["b", "c", "d"]);
+    }
+
+    #[test]
+    fn items_that_cannot_be_placed_are_always_delivered() {
+        let mut delivered = Delivered::default();
+        delivered.page("10", &mut vec![item("ns", "z", "3")]);
+        delivered.pass_ended();
+        let mut odd = vec![
+            json!({"metadata": {"namespace": "ns", "resourceVersion": "5"}}),
+            item("ns", "a", "x5"),
+        ];
+        delivered.page("20", &mut odd);
+        assert_eq!(odd.len(), 2);
+    }
+
+    #[test]
+    fn a_pass_out_of_key_order_covers_nothing() {
+        let mut delivered = Delivered::default();
+        delivered.page("10", &mut vec![item("ns", "b", "3"), item("ns", "a", "4")]);
+        delivered.pass_ended();
+        let mut again = vec![item("ns", "a", "4"), item("ns", "b", "3")];
+        delivered.page("20", &mut again);
+        assert_eq!(again.len(), 2, "a duplicate rather than a loss");
+
+        // Pages of one pass that name different snapshots prove nothing either.
+        let mut delivered = Delivered::default();
+        delivered.page("10", &mut vec![item("ns", "a", "3")]);
+        delivered.page("11", &mut vec![item("ns", "b", "3")]);
+        delivered.pass_ended();
+        let mut again = vec![item("ns", "a", "3")];
+        delivered.page("20", &mut again);
+        assert_eq!(again.len(), 1);
     }
 }
