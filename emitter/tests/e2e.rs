@@ -791,12 +791,96 @@ fn a_watch_cut_inside_a_shared_revision_burst_loses_nothing() {
 }
 
 #[test]
+fn a_hundred_and_twenty_namespace_watches_over_https_leave_the_lease_renewals_unstarved() {
+    // The simulator over HTTPS offers HTTP/2 by ALPN and allows 100 concurrent streams per
+    // connection. 120 per-namespace watches multiplexed on one connection would leave 20
+    // watches, and every Lease renewal behind them, waiting for a free stream.
+    // The test harness's HTTP client speaks plain HTTP only, so the simulator's admin API is
+    // out of reach: it generates 600 new Events over about 15 s from its start instead (no
+    // repeats: a version superseded before the emitter's first list exists nowhere to be
+    // written), and the check is that stdout has exactly those 600 observations, each once.
+    let namespaces: Vec<String> = (0..120).map(|i| format!("team-{i:03}")).collect();
+    let generate = json!({"events": 600, "ratePerSec": 40.0, "objects": 240, "repeatShare": 0.0,
+                          "namespaces": namespaces})
+    .to_string();
+    let sim = Sim::start(&[
+        "--tls",
+        "--generate",
+        &generate,
+        "--log-level",
+        "warn,eventkeeper_sim::router=debug",
+    ]);
+    let out = sim.dir.path().join("stdout.jsonl");
+    let listed = namespaces.join(",");
+    let emitter = start_emitter(&sim, "pod-a", &out, &["--namespaces", &listed]);
+    emitter.wait_leader(Duration::from_secs(30));
+    let written = wait_for(Duration::from_secs(60), "600 records", || {
+        let written = tally_records(&records(&out));
+        (written.values().sum::<u32>() >= 600).then_some(written)
+    });
+    assert_eq!(written.len(), 600, "distinct observations on stdout");
+    assert!(
+        written.values().all(|n| *n == 1),
+        "an observation written twice"
+    );
+    let in_namespaces: std::collections::BTreeSet<String> = records(&out)
+        .iter()
+        .filter_map(|r| r["metadata"]["namespace"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        in_namespaces.len() > 100,
+        "{} namespaces",
+        in_namespaces.len()
+    );
+    let renewals = |sim: &Sim| {
+        sim.requests()
+            .iter()
+            .filter(|l| l.contains("method=PUT") && l.contains("/leases/eventkeeper"))
+            .count()
+    };
+    // Five more seconds with every watch open: the Lease is renewed every 250 ms (FAST_LEASE;
+    // a leader that cannot renew for 1.5 s steps down) and never changes hands.
+    let before = renewals(&sim);
+    std::thread::sleep(Duration::from_secs(5));
+    let during = renewals(&sim) - before;
+    assert!(during >= 10, "{during} Lease renewals in 5 s");
+    assert!(emitter.is_leader());
+    assert_eq!(
+        emitter.metric("eventkeeper_leader_transitions_total"),
+        Some(1.0)
+    );
+    assert_eq!(emitter.probe("/readyz"), Some((200, "leader".to_owned())));
+    let requests = sim.requests();
+    for namespace in &namespaces {
+        let watch = format!("path=/api/v1/namespaces/{namespace}/events query=Some(\"&watch=true");
+        assert!(
+            requests.iter().any(|l| l.contains(&watch)),
+            "no watch of {namespace}"
+        );
+    }
+    // Why nothing waits: the emitter's client (kube-rs with rustls) offers only HTTP/1.1 by
+    // ALPN, so each watch is a connection of its own and no stream limit applies. If a client
+    // upgrade brings HTTP/2, this says so, and the renewals above say whether it starves.
+    let versions: std::collections::BTreeSet<&str> = requests
+        .iter()
+        .filter_map(|l| l.split("version=").nth(1))
+        .map(|v| v.split_whitespace().next().unwrap_or(v))
+        .collect();
+    assert_eq!(
+        versions,
+        ["HTTP/1.1"].into(),
+        "the emitter's API requests used {versions:?}"
+    );
+}
+
+#[test]
 fn bad_configuration_exits_64_with_one_line() {
     for args in [
         vec!["run"],
         vec!["run", "--cluster-name", "c", "--include", "colour=red"],
         vec!["run", "--cluster-name", "c", "--flush-interval", "5"],
         vec!["run", "--cluster-name", "c", "--max-line-bytes", "100"],
+        vec!["run", "--cluster-name", "c", "--watch-heartbeat", "soon"],
         vec!["--cluster-name", "c", "--lease-duration", "1s"],
         vec![
             "--cluster-name",

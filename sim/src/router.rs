@@ -68,7 +68,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let query = parse_query(req.uri().query());
-    tracing::debug!(%method, %path, query = ?req.uri().query(), "Request");
+    tracing::debug!(%method, %path, query = ?req.uri().query(), version = ?req.version(), "Request");
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let res = match segs.as_slice() {
         ["_sim", rest @ ..] => {
