@@ -195,7 +195,7 @@ impl SimProcess {
         }
     }
 
-    /// The requests the simulator logged (`Request method=… path=… query=… version=…` lines of its log,
+    /// The requests the simulator logged (`Request method=… path=… query=…` lines of its log,
     /// written when it runs with `eventkeeper_sim::router=debug`), each as that line.
     pub fn requests(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.path().join("sim.log"))
