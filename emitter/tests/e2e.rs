@@ -438,13 +438,20 @@ struct QuietSpell {
 /// watch cache, so no bookmark ever; a revision stays watchable for 5–10 simulated minutes
 /// (compaction every 5). Every request is logged, to count the lists.
 fn quiet_spell(extra: &[&str], minutes: u32) -> QuietSpell {
+    quiet_spell_on(&[], extra, minutes)
+}
+
+/// [`quiet_spell`] on a simulator started with `sim_args` too.
+fn quiet_spell_on(sim_args: &[&str], extra: &[&str], minutes: u32) -> QuietSpell {
     // With `--namespaces A,B` only those are expected on stdout.
     let watched: Vec<String> = extra
         .iter()
         .position(|a| *a == "--namespaces")
         .map(|i| extra[i + 1].split(',').map(str::to_owned).collect())
         .unwrap_or_default();
-    let sim = Sim::start(&["--log-level", "warn,eventkeeper_sim::router=debug"]);
+    let mut args = vec!["--log-level", "warn,eventkeeper_sim::router=debug"];
+    args.extend_from_slice(sim_args);
+    let sim = Sim::start(&args);
     let out = sim.dir.path().join("stdout.jsonl");
     // A watch ends every second (instead of every 290 s): thirty simulated minutes pass in
     // under a minute, and the emitter re-watches from its position about once per simulated
@@ -452,6 +459,7 @@ fn quiet_spell(extra: &[&str], minutes: u32) -> QuietSpell {
     let mut args = vec!["--stall-timeout", "2s", "--watch-timeout", "1s"];
     args.extend_from_slice(extra);
     let emitter = start_emitter(&sim, "pod-a", &out, &args);
+    // A quiet spell from here on: the Events below are written by the simulator itself.
     emitter.wait_leader(Duration::from_secs(10));
     sim.generate(
         json!({"events": 300, "ratePerSec": 0.0, "objects": 100, "repeatShare": 0.2,
@@ -606,6 +614,54 @@ fn a_quiet_cluster_with_the_heartbeat_off_lists_at_most_once_per_compaction() {
     spell
         .sim
         .generate(json!({"events": 100, "ratePerSec": 0.0, "objects": 50}));
+    let all = all_observations(&spell.sim);
+    assert_lossless(&settle(&all, &[&spell.out], Duration::from_secs(30)), 0);
+}
+
+#[test]
+fn a_forbidden_heartbeat_is_counted_never_fatal_and_the_watch_falls_back_to_listing() {
+    // RBAC without write verbs on events: every heartbeat gets 403.
+    let spell = quiet_spell_on(&["--forbid-event-writes"], &["--watch-heartbeat", "1s"], 12);
+    let failed = spell
+        .emitter
+        .metric("eventkeeper_watch_heartbeat_failures_total{class=\"forbidden\"}")
+        .unwrap_or(0.0);
+    assert!(
+        failed >= 5.0,
+        "{failed} forbidden heartbeats in 12 quiet minutes"
+    );
+    assert!(
+        spell.emitter.is_leader(),
+        "a failing heartbeat is not fatal"
+    );
+    assert_eq!(
+        spell.emitter.metric("eventkeeper_leader_transitions_total"),
+        Some(1.0)
+    );
+    // Today's behaviour meanwhile: a 410 after the compaction window, and a list.
+    assert_lists_at_most_once_per_compaction(&spell, 12);
+    let log = std::fs::read_to_string(spell.out.with_extension("log")).unwrap();
+    assert!(log.contains("Cannot write the watch heartbeat"), "{log}");
+
+    // Write access granted again: the next heartbeat is written, and from then on the quiet
+    // watch stays current without a list.
+    spell.sim.faults(json!({"forbidEventWrites": false}));
+    wait_for(Duration::from_secs(10), "a heartbeat written", || {
+        spell
+            .emitter
+            .metric("eventkeeper_watch_heartbeats_total")
+            .filter(|n| *n >= 1.0)
+    });
+    let relists = spell.emitter.metric("eventkeeper_relists_total");
+    for _ in 0..12 {
+        spell.sim.post("/_sim/clock", json!({"advanceSeconds": 60}));
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    assert_eq!(
+        spell.emitter.metric("eventkeeper_relists_total"),
+        relists,
+        "no list once the heartbeat is written"
+    );
     let all = all_observations(&spell.sim);
     assert_lossless(&settle(&all, &[&spell.out], Duration::from_secs(30)), 0);
 }
