@@ -186,22 +186,22 @@ pub fn patch_request(
 /// pipeline is gone.
 pub async fn run(
     mut beat: Heartbeat,
-    mut delivered: watch::Receiver<Instant>,
+    delivered: watch::Receiver<Instant>,
     interval: Duration,
     metrics: std::sync::Arc<Metrics>,
 ) {
     let mut tried: Option<Instant> = None;
     loop {
-        let since = *delivered.borrow_and_update();
+        // Woken only when a beat may be due, not on every item: a busy watch delivers thousands
+        // a second, and each one moves `delivered` further out.
+        if delivered.has_changed().is_err() {
+            return; // The pipeline is gone.
+        }
+        let since = *delivered.borrow();
         let due = tried.map_or(since, |t| t.max(since)) + interval;
-        tokio::select! {
-            () = tokio::time::sleep_until(due) => {}
-            changed = delivered.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                continue;
-            }
+        if Instant::now() < due {
+            tokio::time::sleep_until(due).await;
+            continue;
         }
         tried = Some(Instant::now());
         match beat.beat().await {
