@@ -1,7 +1,8 @@
 //! Every Kubernetes API request the emitter makes, and the RBAC rules they need — one source of
 //! truth. Events are read through `eventkeeper_core::source` (its `list_request` and
 //! `watch_request` build every Events request), the Lease through `eventkeeper_core::lease` (its
-//! `get_request`, `create_request` and `replace_request`). `print-rbac` prints [`RULES`]; the
+//! `get_request`, `create_request` and `replace_request`), the heartbeat Event is written through
+//! `heartbeat` (its `create_request` and `patch_request`). `print-rbac` prints [`RULES`]; the
 //! chart's ClusterRole and Role are checked against that output, and the test below checks
 //! [`RULES`] against the requests themselves.
 
@@ -38,8 +39,16 @@ pub const LEASES: AccessRule = AccessRule {
     scope: "namespace",
 };
 
+/// The watch heartbeat: create its Event in the Lease namespace once, then PATCH it.
+pub const HEARTBEAT_EVENTS: AccessRule = AccessRule {
+    api_group: "",
+    resource: "events",
+    verbs: &["create", "patch"],
+    scope: "namespace",
+};
+
 /// Every rule the emitter needs.
-pub const RULES: [AccessRule; 2] = [EVENTS, LEASES];
+pub const RULES: [AccessRule; 3] = [EVENTS, LEASES, HEARTBEAT_EVENTS];
 
 /// The JSON `print-rbac` writes.
 pub fn rbac_json() -> String {
@@ -106,6 +115,8 @@ mod tests {
             get_request("ns", "eventkeeper").unwrap(),
             create_request("ns", &lease).unwrap(),
             replace_request("ns", "eventkeeper", &lease).unwrap(),
+            crate::heartbeat::create_request("ns", &serde_json::json!({})).unwrap(),
+            crate::heartbeat::patch_request("ns", "e", &serde_json::json!({})).unwrap(),
         ];
         let needed: BTreeSet<_> = requests.iter().map(rbac_of).collect();
         let granted: BTreeSet<_> = RULES
@@ -132,7 +143,9 @@ mod tests {
             serde_json::json!([
                 {"apiGroup": "", "resource": "events", "verbs": ["list", "watch"], "scope": "cluster"},
                 {"apiGroup": "coordination.k8s.io", "resource": "leases",
-                 "verbs": ["get", "create", "update"], "scope": "namespace"}
+                 "verbs": ["get", "create", "update"], "scope": "namespace"},
+                {"apiGroup": "", "resource": "events", "verbs": ["create", "patch"],
+                 "scope": "namespace"}
             ])
         );
     }

@@ -125,6 +125,14 @@ pub struct RunArgs {
     #[arg(long, default_value = "290s", value_parser = parse_duration, hide = true)]
     pub watch_timeout: Duration,
 
+    /// When the leader's Event watch has delivered nothing for this long, write one heartbeat
+    /// Event in the Lease namespace so the watch delivers it and its resume position stays
+    /// within etcd's compaction window (keep it below 5m); `off` or `0` disables it. Needs the
+    /// Lease namespace in the watched namespaces.
+    #[arg(long, env = "EVENTKEEPER_WATCH_HEARTBEAT", default_value = "4m", value_name = "DURATION|off",
+          value_parser = parse_heartbeat)]
+    pub watch_heartbeat: Heartbeat,
+
     /// Address of the HTTP server for /livez, /readyz and /metrics.
     #[arg(long, env = "EVENTKEEPER_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
@@ -155,6 +163,8 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// `timeoutSeconds` of each watch.
     pub watch_timeout: Duration,
+    /// Quiet time after which the leader writes a heartbeat Event (`None`: off).
+    pub watch_heartbeat: Option<Duration>,
     /// HTTP listen address.
     pub listen: SocketAddr,
     /// Log format on stderr.
@@ -247,10 +257,37 @@ impl RunArgs {
             },
             stall_timeout: self.stall_timeout,
             watch_timeout: self.watch_timeout,
+            watch_heartbeat: self.watch_heartbeat.0,
             listen: self.listen,
             log_format: self.logs.log_format,
             log_level: self.logs.log_level.clone(),
         })
+    }
+}
+
+/// `--watch-heartbeat`: a duration, or off (`off`, `0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heartbeat(pub Option<Duration>);
+
+fn parse_heartbeat(text: &str) -> Result<Heartbeat, String> {
+    if text.trim().eq_ignore_ascii_case("off") || text.trim() == "0" {
+        return Ok(Heartbeat(None));
+    }
+    let interval = parse_duration(text).map_err(|e| e.to_string())?;
+    Ok(Heartbeat(Some(interval).filter(|d| !d.is_zero())))
+}
+
+impl Config {
+    /// Whether the heartbeat can work: the Lease namespace must be watched, since only an item
+    /// the watch itself delivers may move its position. `Some(index)` of the scope that
+    /// watches it.
+    pub fn heartbeat_scope(&self) -> Option<usize> {
+        if self.namespaces.is_empty() {
+            return Some(0);
+        }
+        self.namespaces
+            .iter()
+            .position(|n| *n == self.lease.namespace)
     }
 }
 
@@ -303,6 +340,29 @@ mod tests {
         let config =
             validate(&["--kubeconfig", "/a", "--eventkeeper-kubeconfig", "/k"]).expect("valid");
         assert_eq!(config.kubeconfig, Some(PathBuf::from("/a")));
+    }
+
+    #[test]
+    fn the_heartbeat_is_on_by_default_and_off_or_zero_disables_it() {
+        let config = validate(&[]).expect("valid");
+        assert_eq!(config.watch_heartbeat, Some(Duration::from_secs(240)));
+        for off in ["off", "0", "0s"] {
+            let config = validate(&["--watch-heartbeat", off]).expect("valid");
+            assert_eq!(config.watch_heartbeat, None, "{off}");
+        }
+        let error = validate(&["--watch-heartbeat", "soon"]).expect_err("invalid");
+        assert!(error.contains("soon"), "{error}");
+    }
+
+    #[test]
+    fn the_heartbeat_needs_the_lease_namespace_in_scope() {
+        let all = validate(&["--lease-namespace", "ops"]).expect("valid");
+        assert_eq!(all.heartbeat_scope(), Some(0));
+        let listed =
+            validate(&["--lease-namespace", "ops", "--namespaces", "web,ops"]).expect("valid");
+        assert_eq!(listed.heartbeat_scope(), Some(0), "sorted: ops before web");
+        let other = validate(&["--lease-namespace", "ops", "--namespaces", "web"]).expect("valid");
+        assert_eq!(other.heartbeat_scope(), None);
     }
 
     #[test]

@@ -14,10 +14,12 @@ use eventkeeper_core::backoff::RetryPolicy;
 use eventkeeper_core::resource_version::ResourceVersion;
 use eventkeeper_core::source::Scope;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::health::{Health, Role};
+use crate::heartbeat::{self, Heartbeat};
 use crate::lease::{Attempt, LeaseClient};
 use crate::metrics::Metrics;
 use crate::pipeline::{self, Shared};
@@ -134,6 +136,7 @@ async fn lead(
             .collect()
     };
     let mut running = pipeline::start(shared.clone(), scopes, start, config.flush_interval);
+    let heartbeat = heartbeat_task(config, shared, &running);
     let metrics = &shared.metrics;
     let cfg = &config.lease;
     let mut last_renewed = Instant::now();
@@ -199,6 +202,7 @@ async fn lead(
     }
     // SIGTERM: finish the batch, flush, checkpoint, release.
     tracing::info!("Shutting down: flushing and releasing the Lease");
+    drop(heartbeat);
     let checkpoint = running.finish().await.map_err(LeaderError::OutputFailed)?;
     match tokio::time::timeout(Duration::from_secs(5), lease.release(checkpoint)).await {
         Ok(Ok(())) => {
@@ -215,6 +219,38 @@ async fn lead(
         }
     }
     Ok(Outcome::Shutdown)
+}
+
+/// A task aborted when its owner goes (the heartbeat ends with the term, whichever way it ends).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The term's watch heartbeat, when it is on and the Lease namespace is watched.
+fn heartbeat_task(
+    config: &Config,
+    shared: &Arc<Shared>,
+    running: &pipeline::Running,
+) -> Option<AbortOnDrop> {
+    let interval = config.watch_heartbeat?;
+    let delivered = running.delivered(config.heartbeat_scope()?)?;
+    let lease = &config.lease;
+    let beat = Heartbeat::new(
+        shared.client.clone(),
+        &lease.namespace,
+        &lease.name,
+        &lease.identity,
+    );
+    Some(AbortOnDrop(tokio::spawn(heartbeat::run(
+        beat,
+        delivered,
+        interval,
+        shared.metrics.clone(),
+    ))))
 }
 
 /// Stops emitting at once and returns the position through which every line is on stdout (read

@@ -6,6 +6,7 @@ mod api_access;
 mod config;
 mod convert;
 mod health;
+mod heartbeat;
 mod leader;
 mod lease;
 mod metrics;
@@ -121,6 +122,22 @@ async fn run(config: Config) -> anyhow::Result<ExitCode> {
         watch: watch_options(config.watch_timeout),
     });
     tracing::info!(cluster = config.cluster_name, namespaces = ?config.namespaces, identity = config.lease.identity, "Starting");
+    match (config.watch_heartbeat, config.heartbeat_scope()) {
+        (Some(interval), Some(_)) => {
+            tracing::info!(
+                ?interval,
+                lease_namespace = config.lease.namespace,
+                "Watch heartbeat on: a quiet watch gets a heartbeat Event in the Lease namespace"
+            );
+        }
+        (Some(_), None) => {
+            tracing::warn!(
+                lease_namespace = config.lease.namespace,
+                "Watch heartbeat off: the Lease namespace is not watched, so a watch quiet for longer than the compaction window lists again"
+            );
+        }
+        (None, _) => tracing::info!("Watch heartbeat off (--watch-heartbeat=off)"),
+    }
     leader::run(&config, shared, shutdown).await?;
     server.abort();
     tracing::info!("Stopped");

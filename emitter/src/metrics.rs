@@ -42,6 +42,10 @@ pub const CHECKPOINT_RESOURCE_VERSION: &str = "eventkeeper_checkpoint_resource_v
 pub const LEADER: &str = "eventkeeper_leader";
 /// Times this replica became leader.
 pub const LEADER_TRANSITIONS: &str = "eventkeeper_leader_transitions";
+/// Watch heartbeat Events written (see `heartbeat`).
+pub const WATCH_HEARTBEATS: &str = "eventkeeper_watch_heartbeats";
+/// Watch heartbeat writes that failed, by class.
+pub const WATCH_HEARTBEAT_FAILURES: &str = "eventkeeper_watch_heartbeat_failures";
 
 const LAG_BUCKETS: [f64; 12] = [
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -125,6 +129,8 @@ pub struct Metrics {
     checkpoint_rv: Gauge,
     leader: Gauge,
     leader_transitions: Counter,
+    heartbeats: Counter,
+    heartbeat_failures: Family<Labels<1>, Counter>,
     /// When the checkpoint was last written (0: never); the age is computed when scraped.
     checkpoint_unix_millis: AtomicI64,
 }
@@ -146,6 +152,8 @@ impl Default for Metrics {
             checkpoint_rv: Gauge::default(),
             leader: Gauge::default(),
             leader_transitions: Counter::default(),
+            heartbeats: Counter::default(),
+            heartbeat_failures: Family::default(),
             checkpoint_unix_millis: AtomicI64::new(0),
         };
         metrics.register()
@@ -174,6 +182,7 @@ impl Metrics {
         }
         for class in ErrorClass::ALL {
             drop(self.api_errors.get_or_create(&class_labels(class)));
+            drop(self.heartbeat_failures.get_or_create(&class_labels(class)));
         }
         self.checkpoint_age.set(-1.0);
         let r = &mut self.registry;
@@ -234,7 +243,29 @@ impl Metrics {
             "Times this replica became leader",
             self.leader_transitions.clone(),
         );
+        r.register(
+            WATCH_HEARTBEATS,
+            "Watch heartbeat Events written",
+            self.heartbeats.clone(),
+        );
+        r.register(
+            WATCH_HEARTBEAT_FAILURES,
+            "Watch heartbeat writes that failed, by class",
+            self.heartbeat_failures.clone(),
+        );
         self
+    }
+
+    /// A watch heartbeat Event was written.
+    pub fn heartbeat_written(&self) {
+        self.heartbeats.inc();
+    }
+
+    /// A watch heartbeat write failed.
+    pub fn heartbeat_failed(&self, class: ErrorClass) {
+        self.heartbeat_failures
+            .get_or_create(&class_labels(class))
+            .inc();
     }
 
     /// A line was written.
@@ -348,6 +379,8 @@ mod tests {
             "eventkeeper_checkpoint_age_seconds -1.0",
             "eventkeeper_leader 1",
             "eventkeeper_leader_transitions_total 1",
+            "eventkeeper_watch_heartbeats_total 0",
+            "eventkeeper_watch_heartbeat_failures_total{class=\"forbidden\"} 0",
             "# EOF",
         ] {
             assert!(

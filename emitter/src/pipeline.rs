@@ -56,6 +56,8 @@ pub struct Running {
     emitting: Arc<AtomicBool>,
     /// The checkpoint: every line up to it is flushed to stdout.
     pub flushed: watch::Receiver<Option<ResourceVersion>>,
+    /// Per scope: when its watch last delivered an item or its list ended (its position moved).
+    delivered: Vec<watch::Receiver<tokio::time::Instant>>,
 }
 
 /// Starts the sources and the sink, resuming after `checkpoint` (or listing everything).
@@ -81,11 +83,15 @@ pub fn start(
         flushed_tx,
         emitting.clone(),
     ));
+    let mut delivered = Vec::with_capacity(scopes.len());
     let sources = scopes
         .into_iter()
         .enumerate()
         .map(|(index, scope)| {
+            let (delivered_tx, delivered_rx) = watch::channel(tokio::time::Instant::now());
+            delivered.push(delivered_rx);
             let source = Source {
+                delivered: delivered_tx,
                 index,
                 scope,
                 shared: shared.clone(),
@@ -102,10 +108,16 @@ pub fn start(
         sink,
         emitting,
         flushed,
+        delivered,
     }
 }
 
 impl Running {
+    /// When scope `index`'s position last moved (`None`: no such scope).
+    pub fn delivered(&self, index: usize) -> Option<watch::Receiver<tokio::time::Instant>> {
+        self.delivered.get(index).cloned()
+    }
+
     /// Stops reading, writes and flushes everything already read, and returns the checkpoint.
     pub async fn finish(self) -> Result<Option<ResourceVersion>, SinkError> {
         let _ = self.stop.send(true);
@@ -147,6 +159,8 @@ struct Source {
     position: Option<ResourceVersion>,
     /// The resourceVersion to watch from; `None`: list first.
     resume: Option<String>,
+    /// Told whenever the watch delivers an item or a list ends (the watch heartbeat's clock).
+    delivered: watch::Sender<tokio::time::Instant>,
 }
 
 /// Why a source stopped reading for now.
@@ -251,6 +265,7 @@ impl Source {
                 Some(Ok(item)) => item,
             };
             shared.health.api_answered();
+            self.delivered.send_replace(tokio::time::Instant::now());
             let (object, rv_text) = match item {
                 WatchItem::Added(object) | WatchItem::Modified(object) => {
                     let rv = resource_version_of(&object).to_owned();
@@ -324,6 +339,7 @@ impl Source {
                 if let Some(rv) = list_rv {
                     self.position = Some(self.position.map_or(rv, |p| p.max(rv)));
                 }
+                self.delivered.send_replace(tokio::time::Instant::now());
                 let message = Message {
                     stream: self.index,
                     line: None,

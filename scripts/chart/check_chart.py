@@ -527,15 +527,20 @@ def check_rbac_matches_emitter(emitter: str, docs: list[dict], values: dict) -> 
     assert granted == wanted, (
         f"chart grants more: {sorted(granted - wanted)}; chart lacks: {sorted(wanted - granted)}"
     )
-    # Namespaced grants are limited to the release's own Lease wherever Kubernetes allows it.
+    # Namespaced grants are limited to the release's own Lease, and its watch heartbeat Event,
+    # wherever Kubernetes allows it.
     lease = values.get("leaderElection", {}).get("leaseName") or DEFAULT_LEASE
+    own = {"leases": lease, "events": f"{lease}.watch-heartbeat"}
     for role in by_kind(docs, "Role"):
         if role["metadata"]["name"].endswith("-catchup"):
             continue
         for rule in role["rules"]:
             nameable = set(rule["verbs"]) & NAMEABLE_VERBS
             if nameable:
-                assert rule.get("resourceNames") == [lease], f"{rule} not limited to Lease {lease}"
+                for resource in rule["resources"]:
+                    assert rule.get("resourceNames") == [own[resource]], (
+                        f"{rule} not limited to {own[resource]}"
+                    )
 
 
 def check_env_matches_emitter(emitter: str, rendered_cases: dict[str, list[dict]]) -> None:
@@ -817,7 +822,7 @@ def check_lease_for_any_release() -> None:
         assert env["EVENTKEEPER_LEASE_NAMESPACE"] == NAMESPACE
         named = {tuple(r.get("resourceNames", [])) for role in by_kind(docs, "Role") for r in role["rules"]
                  if r.get("resourceNames")}
-        assert named == {(DEFAULT_LEASE,)}, (release, named)
+        assert named == {(DEFAULT_LEASE,), (f"{DEFAULT_LEASE}.watch-heartbeat",)}, (release, named)
 
 
 def check_values_documented() -> None:

@@ -32,6 +32,10 @@ pub struct FaultRequest {
     /// While true, requests wait and watch streams send nothing (not even bookmarks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
+    /// While true, creating, replacing, patching or deleting an Event is refused with 403, as
+    /// when RBAC grants only list and watch; reads and Lease writes go on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid_event_writes: Option<bool>,
 }
 
 /// 429 settings.
@@ -67,6 +71,8 @@ pub struct FaultState {
     pub latency_ms: u64,
     /// The API is stalled.
     pub paused: bool,
+    /// Event writes get 403.
+    pub forbid_event_writes: bool,
 }
 
 /// Fault settings shared by every request.
@@ -111,6 +117,9 @@ impl Faults {
         if let Some(ms) = req.latency_ms {
             st.latency_ms = ms;
         }
+        if let Some(f) = req.forbid_event_writes {
+            st.forbid_event_writes = f;
+        }
         if let Some(p) = req.paused {
             st.paused = p;
             self.paused.send_replace(p);
@@ -132,6 +141,11 @@ impl Faults {
     /// True once: the caller (a new watch) must answer 410.
     pub fn take_gone_next_watch(&self) -> bool {
         std::mem::take(&mut self.state.lock().gone_next_watch)
+    }
+
+    /// Are Event writes refused now?
+    pub fn forbids_event_writes(&self) -> bool {
+        self.state.lock().forbid_event_writes
     }
 
     /// Is the API paused now?
@@ -196,6 +210,24 @@ mod tests {
         });
         assert!(f.take_gone_next_watch());
         assert!(!f.take_gone_next_watch());
+    }
+
+    #[test]
+    fn event_writes_are_forbidden_until_allowed_again() {
+        let f = Faults::new();
+        assert!(!f.forbids_event_writes());
+        f.apply(&FaultRequest {
+            forbid_event_writes: Some(true),
+            ..FaultRequest::default()
+        });
+        assert!(f.forbids_event_writes());
+        f.apply(&FaultRequest::default());
+        assert!(f.forbids_event_writes(), "absent fields stay");
+        f.apply(&FaultRequest {
+            forbid_event_writes: Some(false),
+            ..FaultRequest::default()
+        });
+        assert!(!f.forbids_event_writes());
     }
 
     #[test]

@@ -112,6 +112,10 @@ struct Cli {
     /// Fault: start paused (requests wait, watches send nothing) until POST /_sim/faults.
     #[arg(long, env = "EVENTKEEPER_SIM_PAUSED")]
     paused: bool,
+    /// Fault: refuse every Event create, update, patch and delete with 403 (RBAC without write
+    /// verbs on events) until POST /_sim/faults.
+    #[arg(long, env = "EVENTKEEPER_SIM_FORBID_EVENT_WRITES")]
+    forbid_event_writes: bool,
     /// Log format on stderr: `text` for people (the default here: the simulator runs on a
     /// developer's terminal), `json` for machines, as the emitter and the catch-up offer.
     #[arg(
@@ -199,6 +203,7 @@ fn config(cli: &Cli) -> anyhow::Result<SimConfig> {
             server_errors: cli.server_errors,
             latency_ms: cli.latency_ms,
             paused: cli.paused.then_some(true),
+            forbid_event_writes: cli.forbid_event_writes.then_some(true),
         },
         scenarios,
         generate,

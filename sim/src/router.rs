@@ -9,7 +9,7 @@ use crate::http::{
     Body, Query, bytes_response, error_response, flag, json_response, param, parse_query,
     read_body, read_json,
 };
-use crate::resource::{self, View};
+use crate::resource::{self, Kind, View};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::store::{Filter, ListAt, Obj, str_at};
@@ -68,7 +68,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let query = parse_query(req.uri().query());
-    tracing::debug!(%method, %path, query = ?req.uri().query(), "Request");
+    tracing::debug!(%method, %path, query = ?req.uri().query(), version = ?req.version(), "Request");
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let res = match segs.as_slice() {
         ["_sim", rest @ ..] => {
@@ -138,6 +138,21 @@ async fn api(
     }
     let rp = parse_resource_path(&s).ok_or_else(ApiError::no_such_path)?;
     app.faults.gate().await?;
+    if rp.view.kind() == Kind::Event && method != Method::GET && app.faults.forbids_event_writes() {
+        let verb = match method {
+            Method::POST => "create",
+            Method::PUT => "update",
+            Method::PATCH => "patch",
+            _ if rp.name.is_none() => "deletecollection",
+            _ => "delete",
+        };
+        return Err(ApiError::forbidden(
+            verb,
+            "events",
+            rp.name.as_deref().unwrap_or(""),
+            rp.namespace.as_deref().unwrap_or(""),
+        ));
+    }
     let accept = req
         .headers()
         .get(header::ACCEPT)

@@ -232,6 +232,23 @@ impl ApiError {
         e
     }
 
+    /// 403 as kube-apiserver's RBAC authorizer words it (an injected fault).
+    pub fn forbidden(verb: &str, resource: &str, name: &str, namespace: &str) -> Self {
+        let object = if name.is_empty() {
+            format!("{resource} is forbidden")
+        } else {
+            format!("{resource} \"{name}\" is forbidden")
+        };
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{object}: User \"eventkeeper\" cannot {verb} resource \"{resource}\" in API group \"\" in the namespace \"{namespace}\""
+            ),
+        )
+        .with_details(json!({"name": name, "kind": resource}))
+    }
+
     /// 429 with Retry-After (an injected fault).
     pub fn too_many_requests(retry_after: u32) -> Self {
         let mut e = Self::new(
