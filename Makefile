@@ -17,7 +17,7 @@ BENCH_TARGETS :=
 include mk/tools.mk
 include $(sort $(filter-out mk/tools.mk,$(wildcard mk/*.mk)))
 
-.PHONY: help test fmt-check clippy rust-test bench build schema iam-actions bench-normalise
+.PHONY: help test fmt-check clippy rust-test bench build schema iam-actions bench-normalise bench-compare
 
 help:
 	@echo "make test    everything CI runs (fmt, clippy, all tests, chart and terraform checks)"
@@ -52,5 +52,13 @@ bench-normalise:
 	$(CARGO) bench -p eventkeeper-core --bench normalise
 
 BENCH_TARGETS += bench-normalise
+
+# Two builds of the emitter and the catch-up, run alternately on one simulator (not part of
+# `bench`: it needs a second build). BASE and NEW are directories holding eventkeeper-emitter and
+# eventkeeper-catchup, e.g. a worktree's target/release; EVENTS and PAIRS as in the script.
+bench-compare: $(TOOLS)/moto/.installed
+	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make bench-compare BASE=dir NEW=dir" >&2; exit 64; }
+	$(CARGO) build --release -p eventkeeper-sim
+	EVENTKEEPER_MOTO_SERVER=$(MOTO_SERVER) python3 scripts/bench/compare_builds.py $(BASE) $(NEW) target/release/eventkeeper-sim
 
 bench: $(BENCH_TARGETS)
