@@ -5,7 +5,7 @@
 # EVENTS=1000000 for a large cluster; PROFILE=debug measures memory without a release build
 # (timings of a debug build mean nothing); CATCHUP_BIN=path measures another build of the
 # catch-up, e.g. the static binary of the release's Lambda zip (`make lambda-zip` stages it in
-# target/dist/stage/linux-amd64/eventkeeper-catchup).
+# target/dist/stage/linux-amd64/eventkeeper-catchup); SIM_BIN=path uses a simulator already built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVENTS=${EVENTS:-100000}
@@ -13,17 +13,17 @@ MOTO=${EVENTKEEPER_MOTO_SERVER:?set by make}
 PY=$(dirname "$MOTO")/python
 PROFILE=${PROFILE:-release}
 if [ "$PROFILE" = release ]; then
-  cargo build --quiet --release -p eventkeeper-sim
+  [ -n "${SIM_BIN:-}" ] || cargo build --quiet --release -p eventkeeper-sim
   [ -n "${CATCHUP_BIN:-}" ] || cargo build --quiet --release -p eventkeeper-catchup
 else
-  cargo build --quiet -p eventkeeper-sim
+  [ -n "${SIM_BIN:-}" ] || cargo build --quiet -p eventkeeper-sim
   [ -n "${CATCHUP_BIN:-}" ] || cargo build --quiet -p eventkeeper-catchup
 fi
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 WORK=$(mktemp -d)
 . scripts/bench/peers.sh
 start_moto
-start_sim "$BIN/eventkeeper-sim"
+start_sim "${SIM_BIN:-$BIN/eventkeeper-sim}"
 curl -s -XPOST "$SIM/_sim/generate" -d "{\"events\": $EVENTS, \"ratePerSec\": 0, \"objects\": $EVENTS, \"repeatShare\": 0.0, \"warningShare\": 0.3, \"namespaces\": [\"shop\", \"batch\", \"kube-system\", \"monitoring\"]}" >/dev/null
 until curl -s "$SIM/_sim/status" | grep -q '"generating":false'; do sleep 0.5; done
 # Raw JSON as the API returns it, one compact line per Event, read in pages (3M Events do not fit

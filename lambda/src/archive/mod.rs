@@ -25,7 +25,7 @@ pub use dir_store::DirStore;
 pub use gap::{PossibleGap, possible_gap};
 pub use protocol::{ArchiveError, ArchiveReport, Archiver};
 pub use s3_store::{S3_ACTIONS, S3_BUCKET_ACTIONS, S3Store};
-pub use spool::{SpooledBody, SpooledObject};
+pub use spool::SpooledObject;
 
 use eventkeeper_core::archive_layout::{key_lead, partition_prefix};
 use jiff::Timestamp;
