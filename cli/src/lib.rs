@@ -1,4 +1,4 @@
-//! The convention every eventkeeper binary follows (the emitter, the catch-up and the
+//! The convention every eventkeeper binary follows (the emitter, the catch-up, the notifier and the
 //! simulator): flags and `EVENTKEEPER_*` variables parsed by clap → `validate()` → a typed
 //! `Config`; bad configuration prints one line on stderr and exits 64 before any work; logs go
 //! to stderr in a [`LogFormat`]; one multi-thread runtime; one duration grammar.

@@ -98,9 +98,9 @@ pub struct Config {
     #[arg(long, env = "EVENTKEEPER_NOTIFY_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
 
-    /// Log format on stderr: `json` or `text`.
-    #[arg(long, env = "EVENTKEEPER_LOG_FORMAT", default_value = "json")]
-    pub log_format: String,
+    /// Log format and level on stderr (the flags every eventkeeper binary takes).
+    #[command(flatten)]
+    pub logs: eventkeeper_cli::LogArgs,
 
     /// Local runs: invocation event files (`{"awslogs":{"data":...}}`), handled in order.
     #[arg(long)]
@@ -125,12 +125,6 @@ impl Config {
         }
         if self.claim_lease_seconds == 0 || self.attempts == 0 || self.concurrency == 0 {
             return Err("claim lease, attempts and concurrency must be at least 1".into());
-        }
-        if !matches!(self.log_format.as_str(), "json" | "text") {
-            return Err(format!(
-                "log format {:?} is not json or text",
-                self.log_format
-            ));
         }
         let specs = DestinationSpec::parse_list(&self.destinations).map_err(|e| e.to_string())?;
         if specs.is_empty() {
@@ -188,6 +182,7 @@ mod tests {
                 .validate()
                 .is_err()
         );
-        assert!(config(&["--log-format", "xml"]).validate().is_err());
+        let args = ["eventkeeper-notify", "--table", "t", "--log-format", "xml"];
+        assert!(Config::try_parse_from(args).is_err(), "json or text only");
     }
 }

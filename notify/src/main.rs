@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use eventkeeper_cli::{bad_config, init_logs};
 use eventkeeper_notify::config::Config;
 use eventkeeper_notify::dead_letter::DeadLetterQueue;
 use eventkeeper_notify::destination::{Destination, HttpClient};
@@ -21,8 +22,6 @@ use serde_json::Value;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Configuration errors (sysexits `EX_USAGE`).
-const EXIT_BAD_CONFIG: u8 = 64;
 /// A failure a later run may not have (sysexits `EX_TEMPFAIL`).
 const EXIT_RETRYABLE: u8 = 75;
 
@@ -37,13 +36,13 @@ async fn main() -> ExitCode {
     let config = match parsed {
         Ok(config) => config,
         Err(error) if !in_lambda && !error.use_stderr() => error.exit(),
-        Err(error) => return bad_config(error.to_string().lines().next().unwrap_or("")),
+        Err(error) => return bad_config(error),
     };
     let (specs, rules) = match config.validate() {
         Ok(parsed) => parsed,
-        Err(reason) => return bad_config(&reason),
+        Err(reason) => return bad_config(reason),
     };
-    init_logs(&config.log_format);
+    init_logs(config.logs.log_format, &config.logs.log_level);
 
     let aws = aws_config::load_from_env().await;
     let region = aws
@@ -107,7 +106,7 @@ async fn main() -> ExitCode {
             .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
         {
             Ok(event) => event,
-            Err(reason) => return bad_config(&format!("{}: {reason}", path.display())),
+            Err(reason) => return bad_config(format!("{}: {reason}", path.display())),
         };
         let now = config.now.unwrap_or_else(Timestamp::now);
         if invoke(&notifier, &function, &event, now).await.is_err() {
@@ -138,23 +137,5 @@ async fn invoke(
             tracing::error!(%error, "Batch will be retried");
             Err(error.into())
         }
-    }
-}
-
-fn bad_config(reason: &str) -> ExitCode {
-    eprintln!("eventkeeper-notify: {reason}");
-    ExitCode::from(EXIT_BAD_CONFIG)
-}
-
-fn init_logs(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EVENTKEEPER_LOG_LEVEL")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }

@@ -396,6 +396,7 @@ fn bad_configuration_exits_64_with_one_line() {
             r#"[{"name":"x","match":"colour=red"}]"#,
         ),
         ("EVENTKEEPER_NOTIFY_THRESHOLDS", "100,10"),
+        ("EVENTKEEPER_LOG_FORMAT", "xml"),
     ] {
         let mut vars = BTreeMap::from([
             ("EVENTKEEPER_NOTIFY_TABLE", "t"),
