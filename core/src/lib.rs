@@ -1,6 +1,7 @@
 //! eventkeeper core: the record schema, `normalise`, and what the emitter and the catch-up
 //! share. Data flows one way: source (list/watch) → [`normalise`](fn@normalise) (pure) → sink.
 
+pub mod api_event;
 pub mod archive_layout;
 pub mod backoff;
 pub mod emf;

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use eventkeeper_core::api_event::ApiEvent;
 use eventkeeper_core::backoff::RetryPolicy;
-use eventkeeper_core::normalise::{normalise_owned, parse_time};
+use eventkeeper_core::normalise::{normalise_event, parse_time};
 use eventkeeper_core::resource_version::{ResourceVersion, is_newer};
 use eventkeeper_core::source::{
     self, DEFAULT_PAGE_SIZE, ListError, Pager, Scope, SourceError, WatchItem, WatchOptions,
 };
 use eventkeeper_core::{Context, Origin};
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -268,10 +268,10 @@ impl Source {
             self.delivered.send_replace(tokio::time::Instant::now());
             let (object, rv_text) = match item {
                 WatchItem::Added(object) | WatchItem::Modified(object) => {
-                    let rv = resource_version_of(&object).to_owned();
+                    let rv = object.resource_version().to_owned();
                     (Some(object), rv)
                 }
-                WatchItem::Deleted(object) => (None, resource_version_of(&object).to_owned()),
+                WatchItem::Deleted(object) => (None, object.resource_version().to_owned()),
                 WatchItem::Bookmark(rv) => (None, rv),
             };
             let rv = ResourceVersion::parse(&rv_text);
@@ -313,7 +313,7 @@ impl Source {
                 shared.metrics.gone();
             }
             for object in page.items {
-                if !is_newer(resource_version_of(&object), self.position) {
+                if !is_newer(object.resource_version(), self.position) {
                     continue;
                 }
                 if let Some(line) = self.line(object, Origin::Relist) {
@@ -362,13 +362,13 @@ impl Source {
     }
 
     /// normalise → filter → line, counting what happened.
-    fn line(&self, object: Value, origin: Origin) -> Option<String> {
+    fn line(&self, object: ApiEvent, origin: Origin) -> Option<String> {
         let shared = &self.shared;
         let ctx = match origin {
             Origin::Watch => &shared.watch_ctx,
             _ => &shared.relist_ctx,
         };
-        let record = match normalise_owned(object, ctx) {
+        let record = match normalise_event(object, ctx) {
             Ok(record) => record,
             Err(error) => {
                 shared.metrics.unreadable();
@@ -391,8 +391,4 @@ impl Source {
         }
         Some(record.to_line())
     }
-}
-
-fn resource_version_of(object: &Value) -> &str {
-    object["metadata"]["resourceVersion"].as_str().unwrap_or("")
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use eventkeeper_core::normalise::normalise_owned;
+use eventkeeper_core::normalise::normalise_event;
 use eventkeeper_core::source::{DEFAULT_PAGE_SIZE, Pager, Scope};
 use eventkeeper_core::{Context, Origin};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -63,7 +63,7 @@ pub async fn read(
         };
         for item in page.items {
             listed += 1;
-            match normalise_owned(item, &context) {
+            match normalise_event(item, &context) {
                 Ok(record) if query.wants(&record) => merged.add(record),
                 Ok(_) => {}
                 Err(e) => problems.push(Problem {

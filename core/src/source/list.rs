@@ -38,9 +38,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{Scope, SourceError, list_request};
+use crate::api_event::ApiEvent;
 use crate::backoff::RetryPolicy;
 use crate::error_class::ErrorClass;
 use crate::resource_version::ResourceVersion;
@@ -86,12 +86,12 @@ impl ListError {
     }
 }
 
-/// One answer of the API server to a list request, as sent.
+/// One answer of the API server to a list request, its items decoded straight from the body.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawPage {
     /// The items.
     #[serde(default)]
-    pub items: Vec<Value>,
+    pub items: Vec<ApiEvent>,
     /// `metadata`: the snapshot's resourceVersion and the continue token.
     #[serde(default)]
     pub metadata: RawListMeta,
@@ -146,8 +146,8 @@ impl PageSource for KubePages {
 /// One page of a list.
 #[derive(Debug)]
 pub struct Page {
-    /// The Events of this page not yet delivered in this run, as the API server sent them.
-    pub items: Vec<Value>,
+    /// The Events of this page not yet delivered in this run.
+    pub items: Vec<ApiEvent>,
     /// The resourceVersion of the list's snapshot (the same on every page of one pass).
     pub resource_version: String,
     /// True on the first page of a pass that started over because a continue token expired.
@@ -318,7 +318,7 @@ struct Covered {
 impl Delivered {
     /// Takes the items of one page of the pass being read: drops those an earlier pass
     /// delivered at the same version, and extends this pass's coverage.
-    fn page(&mut self, resource_version: &str, items: &mut Vec<Value>) {
+    fn page(&mut self, resource_version: &str, items: &mut Vec<ApiEvent>) {
         let snapshot = ResourceVersion::parse(resource_version);
         for key in items.iter().filter_map(etcd_key) {
             match &mut self.current {
@@ -350,12 +350,10 @@ impl Delivered {
 
     /// Whether an earlier pass delivered this version of this object. Items that cannot be
     /// placed (no name, no integer resourceVersion) never were.
-    fn delivered_before(&self, item: &Value) -> bool {
+    fn delivered_before(&self, item: &ApiEvent) -> bool {
         let (Some(key), Some(rv)) = (
             etcd_key(item),
-            item["metadata"]["resourceVersion"]
-                .as_str()
-                .and_then(ResourceVersion::parse),
+            ResourceVersion::parse(item.resource_version()),
         ) else {
             return false;
         };
@@ -370,11 +368,9 @@ impl Delivered {
 }
 
 /// `namespace/name`, which orders as etcd orders its keys; `None` without a name.
-fn etcd_key(item: &Value) -> Option<String> {
-    let meta = &item["metadata"];
-    let name = meta["name"].as_str().filter(|n| !n.is_empty())?;
-    let namespace = meta["namespace"].as_str().unwrap_or_default();
-    Some(format!("{namespace}/{name}"))
+fn etcd_key(item: &ApiEvent) -> Option<String> {
+    let name = Some(item.name()).filter(|n| !n.is_empty())?;
+    Some(format!("{}/{name}", item.namespace()))
 }
 
 #[cfg(test)]
@@ -491,8 +487,8 @@ mod tests {
                 .into_iter()
                 .map(|(key, rv, uid)| {
                     let (namespace, name) = key.split_once('/').unwrap();
-                    json!({"metadata": {"namespace": namespace, "name": name, "uid": uid,
-                                        "resourceVersion": rv.to_string()}})
+                    ApiEvent::from(json!({"metadata": {"namespace": namespace, "name": name,
+                                        "uid": uid, "resourceVersion": rv.to_string()}}))
                 })
                 .collect();
             Ok(RawPage {
@@ -505,15 +501,10 @@ mod tests {
         }
     }
 
-    fn key_and_rv(item: &Value) -> (String, u64) {
-        let meta = &item["metadata"];
+    fn key_and_rv(item: &ApiEvent) -> (String, u64) {
         (
-            format!(
-                "{}/{}",
-                meta["namespace"].as_str().unwrap(),
-                meta["name"].as_str().unwrap()
-            ),
-            meta["resourceVersion"].as_str().unwrap().parse().unwrap(),
+            format!("{}/{}", item.namespace(), item.name()),
+            item.resource_version().parse().unwrap(),
         )
     }
 
@@ -678,15 +669,14 @@ mod tests {
         assert!(error.is_retryable());
     }
 
-    fn item(namespace: &str, name: &str, rv: &str) -> Value {
-        json!({"metadata": {"namespace": namespace, "name": name, "uid": format!("u-{name}"), "resourceVersion": rv}})
+    fn item(namespace: &str, name: &str, rv: &str) -> ApiEvent {
+        ApiEvent::from(
+            json!({"metadata": {"namespace": namespace, "name": name, "uid": format!("u-{name}"), "resourceVersion": rv}}),
+        )
     }
 
-    fn names(items: &[Value]) -> Vec<&str> {
-        items
-            .iter()
-            .map(|i| i["metadata"]["name"].as_str().unwrap_or("?"))
-            .collect()
+    fn names(items: &[ApiEvent]) -> Vec<&str> {
+        items.iter().map(ApiEvent::name).collect()
     }
 
     #[test]
@@ -713,7 +703,7 @@ mod tests {
         delivered.page("10", &mut vec![item("ns", "z", "3")]);
         delivered.pass_ended();
         let mut odd = vec![
-            json!({"metadata": {"namespace": "ns", "resourceVersion": "5"}}),
+            ApiEvent::from(json!({"metadata": {"namespace": "ns", "resourceVersion": "5"}})),
             item("ns", "a", "x5"),
         ];
         delivered.page("20", &mut odd);

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use futures::{AsyncBufRead, AsyncBufReadExt};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Scope, SourceError, watch_request};
+use crate::api_event::ApiEvent;
 
 /// How a watch is opened.
 #[derive(Clone, Debug)]
@@ -32,11 +33,11 @@ impl Default for WatchOptions {
 #[derive(Debug)]
 pub enum WatchItem {
     /// A new Event.
-    Added(Value),
+    Added(ApiEvent),
     /// An updated Event (a repeat: count or series changed).
-    Modified(Value),
+    Modified(ApiEvent),
     /// An Event removed (TTL expiry); not an observation.
-    Deleted(Value),
+    Deleted(ApiEvent),
     /// Everything up to this resourceVersion has been sent.
     Bookmark(String),
 }
@@ -54,12 +55,25 @@ impl std::fmt::Debug for WatchStream {
     }
 }
 
+/// A watch line: `type` and `object`. The object is kept as raw text and decoded once its type
+/// is known: an Event straight into an [`ApiEvent`], an `ERROR` as a Status.
 #[derive(Deserialize)]
-struct RawEvent {
+struct RawEvent<'a> {
     #[serde(rename = "type")]
-    kind: String,
+    kind: &'a str,
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+}
+
+/// The object of an `ERROR` watch event.
+#[derive(Default, Deserialize)]
+struct Status {
     #[serde(default)]
-    object: Value,
+    code: Option<u64>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 /// Opens a watch of the Events in `scope` after resourceVersion `from` (every change with a
@@ -117,24 +131,25 @@ impl WatchStream {
 }
 
 fn parse_line(line: &[u8]) -> Result<WatchItem, SourceError> {
-    let event: RawEvent = serde_json::from_slice(line).map_err(SourceError::Decode)?;
-    match event.kind.as_str() {
-        "ADDED" => Ok(WatchItem::Added(event.object)),
-        "MODIFIED" => Ok(WatchItem::Modified(event.object)),
-        "DELETED" => Ok(WatchItem::Deleted(event.object)),
-        "BOOKMARK" => Ok(WatchItem::Bookmark(
-            event.object["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        )),
+    let event: RawEvent<'_> = serde_json::from_slice(line).map_err(SourceError::Decode)?;
+    let object = event.object.map_or("null", RawValue::get);
+    let decode = || serde_json::from_str::<ApiEvent>(object).map_err(SourceError::Decode);
+    match event.kind {
+        "ADDED" => Ok(WatchItem::Added(decode()?)),
+        "MODIFIED" => Ok(WatchItem::Modified(decode()?)),
+        "DELETED" => Ok(WatchItem::Deleted(decode()?)),
+        "BOOKMARK" => Ok(WatchItem::Bookmark(decode()?.resource_version().to_owned())),
         _ => {
-            let text = |key: &str| event.object[key].as_str().unwrap_or_default().to_owned();
-            let code = event.object["code"].as_u64().unwrap_or(500);
+            // A Status that does not even read as one is still an error of the server's.
+            let status: Status = serde_json::from_str(object).unwrap_or_default();
+            let code = status
+                .code
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(500);
             Err(SourceError::from_status(
-                u16::try_from(code).unwrap_or(500),
-                text("reason"),
-                text("message"),
+                code,
+                status.reason.unwrap_or_default(),
+                status.message.unwrap_or_default(),
             ))
         }
     }
@@ -147,7 +162,7 @@ mod tests {
     #[test]
     fn lines_become_items() {
         let added = parse_line(br#"{"type":"ADDED","object":{"metadata":{"uid":"u"}}}"#).unwrap();
-        assert!(matches!(added, WatchItem::Added(v) if v["metadata"]["uid"] == "u"));
+        assert!(matches!(added, WatchItem::Added(v) if v.metadata.uid.as_deref() == Some("u")));
         let bookmark = parse_line(
             br#"{"type":"BOOKMARK","object":{"kind":"Event","metadata":{"resourceVersion":"77"}}}"#,
         )

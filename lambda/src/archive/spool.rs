@@ -13,13 +13,13 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use eventkeeper_core::api_event::ApiEvent;
 use eventkeeper_core::resource_version::ResourceVersion;
 use eventkeeper_core::source::{ListError, PageSource, Pager};
-use eventkeeper_core::{Context, normalise::normalise_owned};
+use eventkeeper_core::{Context, normalise::normalise_event};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use jiff::Timestamp;
-use serde_json::Value;
 use tempfile::NamedTempFile;
 
 use super::ObjectInfo;
@@ -181,7 +181,7 @@ pub async fn list_into_spool<S: PageSource>(
     let listed_at = Timestamp::now();
     let mut spool = Spool::create(dir)?;
     let mut archived = Archived::create(dir)?;
-    let (pages, mut inbox) = tokio::sync::mpsc::channel::<(Vec<Value>, bool)>(PAGES_IN_FLIGHT);
+    let (pages, mut inbox) = tokio::sync::mpsc::channel::<(Vec<ApiEvent>, bool)>(PAGES_IN_FLIGHT);
     let compressor = tokio::task::spawn_blocking(move || {
         let mut info = ObjectInfo {
             max_resource_version: after,
@@ -237,14 +237,14 @@ pub async fn list_into_spool<S: PageSource>(
 
 /// Adds one listed event to the body when it is newer than the checkpoint.
 fn add_event(
-    item: Value,
+    item: ApiEvent,
     after: u64,
     ctx: &Context,
     spool: &mut Spool,
     archived: &mut Archived,
     info: &mut ObjectInfo,
 ) -> Result<(), SpoolError> {
-    let record = match normalise_owned(item, ctx) {
+    let record = match normalise_event(item, ctx) {
         Ok(record) => record,
         Err(error) => {
             tracing::error!(%error, "Listed item is not an Event; skipped");

@@ -23,9 +23,9 @@
 
 use std::time::Duration;
 
-use eventkeeper_core::{Context, Origin, normalise::normalise_owned};
+use eventkeeper_core::api_event::ApiEvent;
+use eventkeeper_core::{Context, Origin, normalise::normalise_event};
 use jiff::Timestamp;
-use serde_json::Value;
 
 pub(crate) mod batches;
 pub(crate) mod cloudwatch_sink;
@@ -518,13 +518,13 @@ impl Backfill {
 }
 
 fn to_listed(
-    item: Value,
+    item: ApiEvent,
     checkpoint: Option<ResourceVersion>,
     ctx: &Context,
     envelope: Envelope,
     now: Timestamp,
 ) -> Option<Listed> {
-    let record = match normalise_owned(item, ctx) {
+    let record = match normalise_event(item, ctx) {
         Ok(record) => record,
         Err(error) => {
             tracing::error!(%error, "Listed item is not an Event; not backfilled");
@@ -573,7 +573,7 @@ async fn release_quietly(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -582,9 +582,11 @@ mod tests {
         let ctx = Context::new("demo", Origin::CatchUp);
         let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
         let event = |rv: &str| {
-            json!({"metadata": {"name": "a.1", "namespace": "default", "uid": "u1", "resourceVersion": rv},
+            ApiEvent::from(
+                json!({"metadata": {"name": "a.1", "namespace": "default", "uid": "u1", "resourceVersion": rv},
                    "involvedObject": {"kind": "Pod", "name": "a"}, "reason": "BackOff", "type": "Warning",
-                   "lastTimestamp": "2026-11-23T11:59:00Z"})
+                   "lastTimestamp": "2026-11-23T11:59:00Z"}),
+            )
         };
         let ten = Some(ResourceVersion::new(10));
         assert!(to_listed(event("10"), ten, &ctx, Envelope::Bare, now).is_none());
@@ -604,6 +606,15 @@ mod tests {
         let opaque = to_listed(event("abc"), ten, &ctx, Envelope::Bare, now).unwrap();
         assert_eq!(opaque.entry.resource_version, None);
         assert!(to_listed(event("5"), None, &ctx, Envelope::Bare, now).is_some());
-        assert!(to_listed(json!({"kind": "Pod"}), None, &ctx, Envelope::Bare, now).is_none());
+        assert!(
+            to_listed(
+                ApiEvent::from(json!({"kind": "Pod"})),
+                None,
+                &ctx,
+                Envelope::Bare,
+                now
+            )
+            .is_none()
+        );
     }
 }
