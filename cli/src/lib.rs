@@ -7,12 +7,14 @@
 //! on core (nor should it pull in kube and k8s-openapi to parse `5m`), and the core library
 //! should not carry a global logger setup that only binaries need.
 
+mod age;
 mod duration;
 mod exit;
 mod logs;
 mod runtime;
 mod settings;
 
+pub use age::human_age;
 pub use duration::{DurationError, parse_duration};
 pub use exit::{EXIT_BAD_CONFIG, bad_config, parse_args, parse_args_from};
 pub use logs::{LogFormat, LogLevel, LogLevelError, init_logs};

@@ -91,6 +91,29 @@ fn more_writes(sim: &Sim, n: u64) {
     sim.start_generating(json!({"events": n, "ratePerSec": 0.0, "objects": 1000, "repeatShare": 0.3, "namespaces": ["a", "b", "c", "d"]}));
 }
 
+/// The rates (Events a second) of a client started at `start`: its first list of the `live`
+/// Events, then its watch of `n` more writes. `seen` counts the Events it has printed so far.
+fn list_then_watch(
+    sim: &Sim,
+    client: &str,
+    start: Instant,
+    live: u64,
+    n: u64,
+    mut seen: impl FnMut() -> u64,
+) -> (f64, f64) {
+    wait_for(LONG, &format!("{client}'s list"), || {
+        (seen() >= live).then_some(())
+    });
+    let list_rate = live as f64 / start.elapsed().as_secs_f64();
+    let before = seen();
+    let start = Instant::now();
+    more_writes(sim, n);
+    wait_for(LONG, &format!("{client}'s watch"), || {
+        (seen() >= before + n).then_some(())
+    });
+    (list_rate, n as f64 / start.elapsed().as_secs_f64())
+}
+
 fn emitter_run(n: u64) -> (f64, f64) {
     let (sim, live) = filled_sim(n, 4 * n);
     let start = Instant::now();
@@ -105,17 +128,7 @@ fn emitter_run(n: u64) -> (f64, f64) {
             .metric_sum("eventkeeper_lines_emitted_total")
             .unwrap_or(0.0) as u64
     };
-    wait_for(LONG, "the emitter's list", || {
-        (lines() >= live).then_some(())
-    });
-    let list_rate = live as f64 / start.elapsed().as_secs_f64();
-    let before = lines();
-    let start = Instant::now();
-    more_writes(&sim, n);
-    wait_for(LONG, "the emitter's watch", || {
-        (lines() >= before + n).then_some(())
-    });
-    let watch_rate = n as f64 / start.elapsed().as_secs_f64();
+    let (list_rate, watch_rate) = list_then_watch(&sim, "the emitter", start, live, n, lines);
     let rss = emitter.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
     println!("| eventkeeper-emitter | {live} | {list_rate:.0} | {watch_rate:.0} | {rss:.1} MiB |");
     (list_rate, watch_rate)
@@ -153,19 +166,10 @@ fn kubectl_run(kubectl: &str, fill: u64, n: u64) -> (f64, f64) {
             panic!("kubectl exited ({status}) after printing {} Events", seen());
         }
     };
-    wait_for(LONG, "kubectl's list", || {
+    let (list_rate, watch_rate) = list_then_watch(&sim, "kubectl", start, live, n, || {
         still_running(&mut child);
-        (seen() >= live).then_some(())
+        seen()
     });
-    let list_rate = live as f64 / start.elapsed().as_secs_f64();
-    let before = seen();
-    let start = Instant::now();
-    more_writes(&sim, n);
-    wait_for(LONG, "kubectl's watch", || {
-        still_running(&mut child);
-        (seen() >= before + n).then_some(())
-    });
-    let watch_rate = n as f64 / start.elapsed().as_secs_f64();
     let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

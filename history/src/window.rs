@@ -113,59 +113,7 @@ pub fn parse_duration(text: &str) -> Option<SignedDuration> {
 /// How long ago `at` was, as Kubernetes prints ages (`HumanDuration`): `45s`, `5m10s`, `95m`,
 /// `3h20m`, `30h`, `2d4h`, `20d`, `2y30d`.
 pub fn age(now: Timestamp, at: Timestamp) -> String {
-    let seconds = now.as_second() - at.as_second();
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    let days = hours / 24;
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{days}d")
-        } else {
-            format!("{days}d{h}h")
-        };
-    }
-    if days < 365 * 2 {
-        return format!("{days}d");
-    }
-    let years = days / 365;
-    let d = days % 365;
-    if years < 8 && d != 0 {
-        format!("{years}y{d}d")
-    } else {
-        format!("{years}y")
-    }
+    eventkeeper_cli::human_age(now.as_second() - at.as_second())
 }
 
 #[cfg(test)]

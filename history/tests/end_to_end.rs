@@ -31,6 +31,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The run exited with `code` and said `reason` on stderr.
+fn assert_failed(output: &Output, code: i32, reason: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{err}");
+    assert!(err.contains(reason), "{reason:?} not in {err}");
+}
+
 fn assert_ok(output: &Output) {
     assert!(
         output.status.success(),
@@ -303,12 +310,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     old.extend(archive);
     old.extend(["--source", "archive"]);
     let out = history(&moto, &old);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("events/cluster=demo/dt=2019-12-31/hour=23/"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed(&out, 6, "events/cluster=demo/dt=2019-12-31/hour=23/");
     assert!(stdout(&out).is_empty());
 
     // A bucket that does not exist.
@@ -317,12 +319,7 @@ async fn seed_scenarios_through_the_catch_up_archive() {
     ];
     missing.extend(["--cluster", "demo", "--bucket", "no-such-bucket"]);
     let out = history(&moto, &missing);
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("\"no-such-bucket\" not found"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed(&out, 5, "\"no-such-bucket\" not found");
 }
 
 #[test]

@@ -57,6 +57,15 @@ fn event(
 fn records() -> Vec<Record> {
     let pod_b = "scenario-b-cff56c84-xn9hh";
     let pod_a = "scenario-a-7f6b9d8c5-2kx4q";
+    // One BackOff Event of pod b, observed at `rv` with `count` repeats, the last at `last`.
+    let backoff = |rv, count, last| {
+        let message = "Back-off pulling image \"wrong-image\"";
+        let first = "2026-11-23T06:00:02Z";
+        event(
+            "b2", rv, "test", "Pod", pod_b, "Normal", "BackOff", message, count, first, last,
+            "kubelet",
+        )
+    };
     vec![
         event(
             "d1",
@@ -87,34 +96,8 @@ fn records() -> Vec<Record> {
             "kubelet",
         ),
         // Two observations of the same BackOff Event: one row at the latest unless all versions.
-        event(
-            "b2",
-            21,
-            "test",
-            "Pod",
-            pod_b,
-            "Normal",
-            "BackOff",
-            "Back-off pulling image \"wrong-image\"",
-            1,
-            "2026-11-23T06:00:02Z",
-            "2026-11-23T06:00:02Z",
-            "kubelet",
-        ),
-        event(
-            "b2",
-            900,
-            "test",
-            "Pod",
-            pod_b,
-            "Normal",
-            "BackOff",
-            "Back-off pulling image \"wrong-image\"",
-            1081,
-            "2026-11-23T06:00:02Z",
-            "2026-11-23T11:59:40Z",
-            "kubelet",
-        ),
+        backoff(21, 1, "2026-11-23T06:00:02Z"),
+        backoff(900, 1081, "2026-11-23T11:59:40Z"),
         event(
             "b3",
             901,

@@ -211,6 +211,18 @@ async fn settled_union(
     }
 }
 
+/// Once settled, each of the `count` observations is on stdout or in the stream exactly once.
+async fn assert_settled_exactly_once(
+    sim: &SimProcess,
+    emitter: &EmitterProcess,
+    sink: &CloudWatchSink,
+    count: usize,
+) {
+    let (expected, union) = settled_union(sim, emitter, sink).await;
+    assert_eq!(expected.len(), count);
+    assert_exactly_once(&expected, &union);
+}
+
 fn start_sim() -> SimProcess {
     start_sim_with(&[])
 }
@@ -225,8 +237,9 @@ fn start_sim_with(extra: &[&str]) -> SimProcess {
 
 /// What a dead emitter leaves behind: it wrote the Events of `before` (a generator spec),
 /// checkpointed them and was killed; then the Events of `during` arrived, which only a list can
-/// still see.
+/// still see. moto (started first) is there for the catch-up to write to.
 struct EmitterGap {
+    moto: MotoServer,
     sim: SimProcess,
     /// The emitter's stdout, in the simulator's scratch directory (kept if the test fails).
     out: PathBuf,
@@ -235,7 +248,9 @@ struct EmitterGap {
     observed_before: Tally,
 }
 
-async fn emitter_gap(before: Value, during: Value) -> EmitterGap {
+/// None (and the test skips) without moto, as `MotoServer::start`.
+async fn emitter_gap(before: Value, during: Value) -> Option<EmitterGap> {
+    let moto = MotoServer::start()?;
     let sim = start_sim();
     let out = sim.dir.path().join("stdout.jsonl");
     let mut emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
@@ -247,12 +262,13 @@ async fn emitter_gap(before: Value, during: Value) -> EmitterGap {
     let observed_before = observed(&sim);
     generate(&sim, written + events(&during), during);
     let client = kube_client(&sim).await;
-    EmitterGap {
+    Some(EmitterGap {
+        moto,
         sim,
         out,
         client,
         observed_before,
-    }
+    })
 }
 
 /// Prepares the gap and takes the dead emitter's Lease, as a run that finds it free does.
@@ -274,21 +290,22 @@ async fn take_free_lease(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_after_it() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
     // The emitter is down: new events only (a list shows each event's latest version, so
     // repeats superseded while nobody watches could not be expected anywhere).
-    let EmitterGap {
+    let Some(EmitterGap {
+        moto,
         sim,
         out,
         observed_before: before,
         ..
-    } = emitter_gap(
+    }) = emitter_gap(
         json!({"events": 300, "ratePerSec": 0, "objects": 100, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
         json!({"events": 400, "ratePerSec": 0, "objects": 400, "repeatShare": 0.0, "namespaces": ["a", "c"]}),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let down = observed(&sim);
     let output = catchup(&sim, &moto, &sim.dir.path().join("archive"));
     let metrics = emf(&output);
@@ -333,9 +350,7 @@ async fn emitter_down_backfill_fills_exactly_the_gap_and_the_emitter_resumes_aft
         900,
         json!({"events": 200, "ratePerSec": 0, "objects": 300, "repeatShare": 0.3, "namespaces": ["a", "b", "c"]}),
     );
-    let (expected, union) = settled_union(&sim, &emitter, &sink).await;
-    assert_eq!(expected.len(), 900);
-    assert_exactly_once(&expected, &union);
+    assert_settled_exactly_once(&sim, &emitter, &sink, 900).await;
     // A run with the emitter live writes nothing more.
     let again = emf(&catchup(&sim, &moto, &sim.dir.path().join("archive")));
     assert_eq!(again["EventsBackfilled"], 0);
@@ -382,16 +397,17 @@ async fn a_live_emitter_means_the_catchup_writes_nothing_to_cloudwatch() {
 /// with every batch) and takes over at the release, from the advanced checkpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
-    let EmitterGap {
+    let Some(EmitterGap {
+        moto,
         sim, out, client, ..
-    } = emitter_gap(
+    }) = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "repeatShare": 0.3, "namespaces": ["a"]}),
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a", "b"]}),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let limits = at_most(40);
     let backfill = backfill_into(&moto, Duration::from_secs(6), limits).await;
     let handoff = backfill.handoff(&client);
@@ -414,25 +430,24 @@ async fn an_emitter_returning_during_the_backfill_waits_for_the_release() {
         550,
         json!({"events": 150, "ratePerSec": 0, "objects": 200, "repeatShare": 0.3, "namespaces": ["a", "b"]}),
     );
-    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
-    assert_eq!(expected.len(), 550);
-    assert_exactly_once(&expected, &union);
+    assert_settled_exactly_once(&sim, &emitter, backfill.sink(), 550).await;
 }
 
 /// A backfill longer than its hold renews the Lease with every batch: a returning emitter
 /// (which takes over a Lease unchanged for its duration) keeps waiting until the release.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
-    let EmitterGap {
+    let Some(EmitterGap {
+        moto,
         sim, out, client, ..
-    } = emitter_gap(
+    }) = emitter_gap(
         json!({"events": 30, "ratePerSec": 0, "objects": 30, "namespaces": ["a"]}),
         json!({"events": 300, "ratePerSec": 0, "objects": 300, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let limits = at_most(10);
     let backfill = backfill_into(&moto, Duration::from_secs(2), limits).await;
     let handoff = backfill.handoff(&client);
@@ -453,25 +468,24 @@ async fn a_backfill_longer_than_its_hold_keeps_the_returning_emitter_waiting() {
     assert_eq!((report.batches, report.events_backfilled), (30, 300));
     sim.faults(json!({"latencyMs": 0}));
     emitter.wait_leader(Duration::from_secs(5));
-    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
-    assert_eq!(expected.len(), 330);
-    assert_exactly_once(&expected, &union);
+    assert_settled_exactly_once(&sim, &emitter, backfill.sink(), 330).await;
 }
 
 /// An emitter that takes the Lease between the catch-up's read and its update wins: the
 /// catch-up's update fails with 409 and it writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_409_race_lets_exactly_one_of_them_write() {
-    let Some(moto) = MotoServer::start() else {
-        return;
-    };
-    let EmitterGap {
+    let Some(EmitterGap {
+        moto,
         sim, out, client, ..
-    } = emitter_gap(
+    }) = emitter_gap(
         json!({"events": 100, "ratePerSec": 0, "objects": 50, "namespaces": ["a"]}),
         json!({"events": 200, "ratePerSec": 0, "objects": 200, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let backfill = backfill_into(&moto, Duration::from_secs(10), Limits::default()).await;
     let handoff = backfill.handoff(&client);
     let Preparation::Ready(prepared) = backfill.prepare(&client, &handoff).await.expect("prepare")
@@ -497,13 +511,13 @@ async fn the_409_race_lets_exactly_one_of_them_write() {
             .expect("read")
             .is_empty()
     );
-    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
-    assert_eq!(expected.len(), 300);
-    assert_exactly_once(&expected, &union);
+    assert_settled_exactly_once(&sim, &emitter, backfill.sink(), 300).await;
 }
 
 /// What the two interrupted-run tests share, up to the moment the first catch-up run dies.
 struct Interrupted {
+    /// The S3 and CloudWatch Logs peer, up as long as the test runs.
+    _moto: MotoServer,
     sim: SimProcess,
     out: PathBuf,
     client: kube::Client,
@@ -527,20 +541,23 @@ impl Interrupted {
 /// backfill run (batches of `max_events`) takes the Lease, records its first batch as pending,
 /// sends it, and dies before the next Lease update.
 async fn interrupted_after_first_batch(
-    moto: &MotoServer,
     before: u64,
     during: u64,
     max_events: usize,
-) -> Interrupted {
+) -> Option<Interrupted> {
     let EmitterGap {
-        sim, out, client, ..
+        moto,
+        sim,
+        out,
+        client,
+        ..
     } = emitter_gap(
         json!({"events": before, "ratePerSec": 0, "objects": before, "namespaces": ["a"]}),
         json!({"events": during, "ratePerSec": 0, "objects": during, "repeatShare": 0.0, "namespaces": ["a"]}),
     )
-    .await;
+    .await?;
     let limits = at_most(max_events);
-    let sink = sink(moto).await;
+    let sink = sink(&moto).await;
     let first_run = Backfill::new(
         sink.clone(),
         backfill_config(Duration::from_secs(2), limits),
@@ -576,24 +593,24 @@ async fn interrupted_after_first_batch(
         max_events as u64
     );
     drop(held);
-    Interrupted {
+    Some(Interrupted {
+        _moto: moto,
         sim,
         out,
         client,
         sink,
         limits,
         planned,
-    }
+    })
 }
 
 /// A catch-up that dies between a PutLogEvents and the next Lease update: the next run reads
 /// the batch back, moves the checkpoint past it and does not send it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() {
-    let Some(moto) = MotoServer::start() else {
+    let Some(interrupted) = interrupted_after_first_batch(50, 120, 50).await else {
         return;
     };
-    let interrupted = interrupted_after_first_batch(&moto, 50, 120, 50).await;
     assert_eq!(interrupted.planned, 3);
 
     // The next run waits for the dead run's hold to expire, finds the batch, sends the rest.
@@ -629,10 +646,9 @@ async fn a_run_interrupted_after_putlogevents_is_completed_without_duplicates() 
 /// the next backfill finds the batch in the stream and reports it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emitter_taking_over_from_an_interrupted_run_is_reported_as_possible_duplicates() {
-    let Some(moto) = MotoServer::start() else {
+    let Some(interrupted) = interrupted_after_first_batch(20, 60, 25).await else {
         return;
     };
-    let interrupted = interrupted_after_first_batch(&moto, 20, 60, 25).await;
     let Interrupted { sim, out, sink, .. } = &interrupted;
 
     // The emitter comes back first: it waits out the dead run's hold, then writes from the
@@ -768,7 +784,5 @@ async fn a_list_resumed_after_an_expired_continue_token_is_not_used() {
     assert_eq!(report.events_backfilled, 100);
     let emitter = EmitterProcess::start(&sim.kubeconfig, "pod-a", &out, &[]);
     emitter.wait_leader(Duration::from_secs(5));
-    let (expected, union) = settled_union(&sim, &emitter, backfill.sink()).await;
-    assert_eq!(expected.len(), 100);
-    assert_exactly_once(&expected, &union);
+    assert_settled_exactly_once(&sim, &emitter, backfill.sink(), 100).await;
 }

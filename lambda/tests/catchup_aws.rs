@@ -17,7 +17,7 @@ use serde_json::json;
 const BUCKET: &str = "eventkeeper-archive";
 
 mod common;
-use common::{archived, live_now, moto_with_bucket};
+use common::{archived, live_now, moto_with_bucket, uid_and_rv};
 
 fn assert_exactly_once(
     found: &BTreeMap<(String, String), usize>,
@@ -125,16 +125,7 @@ async fn eks_token_describe_cluster_and_s3_archive() {
     ]);
     sim.generate(json!({"events": 250, "ratePerSec": 0, "objects": 250, "repeatShare": 0.0, "warningShare": 0.4, "namespaces": ["test"]}));
     // The list needs a token here; without repeats, every observation is still live.
-    let expected: BTreeSet<_> = sim
-        .observations()
-        .iter()
-        .map(|o| {
-            (
-                o["uid"].as_str().unwrap().to_owned(),
-                o["resourceVersion"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let expected: BTreeSet<_> = sim.observations().iter().map(uid_and_rv).collect();
     assert_eq!(expected.len(), 250);
 
     let run = |cluster: &str| {

@@ -11,7 +11,7 @@ use eventkeeper_tests::peers::SimProcess;
 use serde_json::{Value, json};
 
 mod common;
-use common::{catchup_command, live_now};
+use common::{catchup_command, live_now, uid_and_rv};
 
 fn catchup(sim: &SimProcess, archive: &Path, extra: &[&str]) -> Output {
     catchup_command(sim, archive)
@@ -43,14 +43,7 @@ fn archived(archive: &Path) -> BTreeMap<(String, String), usize> {
         for line in text.lines() {
             let record: Value = serde_json::from_str(line).expect("a record per line");
             assert_eq!(record["origin"], "catch-up");
-            let key = (
-                record["metadata"]["uid"].as_str().expect("uid").to_owned(),
-                record["metadata"]["resourceVersion"]
-                    .as_str()
-                    .expect("rv")
-                    .to_owned(),
-            );
-            *found.entry(key).or_insert(0) += 1;
+            *found.entry(uid_and_rv(&record["metadata"])).or_insert(0) += 1;
         }
     }
     found
@@ -288,13 +281,7 @@ fn an_expired_continue_token_loses_no_update_to_a_key_already_passed() {
         .expect("a kubea Event")
         .clone();
     // Superseded before the list reached it: no list could show it (the emitter's watch does).
-    let ahead_original = (
-        ahead["metadata"]["uid"].as_str().expect("uid").to_owned(),
-        ahead["metadata"]["resourceVersion"]
-            .as_str()
-            .expect("rv")
-            .to_owned(),
-    );
+    let ahead_original = uid_and_rv(&ahead["metadata"]);
     // 100 ms a request, 5 Events a page: the list takes about 4 s, kube-public is its first page.
     sim.faults(json!({"latencyMs": 100}));
     let dir = tempfile::tempdir().expect("temp");

@@ -15,7 +15,7 @@ use eventkeeper_tests::peers::{MotoServer, SimProcess};
 use serde_json::{Value, json};
 
 mod common;
-use common::{archived, moto_with_bucket};
+use common::{archived, moto_with_bucket, uid_and_rv};
 
 const BUCKET: &str = "eventkeeper-spool";
 
@@ -174,11 +174,7 @@ async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
     let live = list["items"].as_array().expect("items");
     assert!(live.len() >= 150);
     for event in live {
-        let meta = &event["metadata"];
-        let id = (
-            meta["uid"].as_str().unwrap().to_owned(),
-            meta["resourceVersion"].as_str().unwrap().to_owned(),
-        );
+        let id = uid_and_rv(&event["metadata"]);
         assert!(found.contains_key(&id), "{id:?} is live but not archived");
     }
 }

@@ -13,8 +13,11 @@ use jiff::{SignedDuration, Timestamp};
 mod common;
 use eventkeeper_tests::aws::moto_sdk_config;
 
-async fn sink(moto: &MotoServer, stream: &str) -> CloudWatchSink {
-    let config = moto_sdk_config(moto).await;
+/// A moto server and a sink writing to `stream` in it; None when moto is missing (as
+/// `MotoServer::start`).
+async fn moto_sink(stream: &str) -> Option<(MotoServer, CloudWatchSink)> {
+    let moto = MotoServer::start()?;
+    let config = moto_sdk_config(&moto).await;
     let sink = CloudWatchSink::new(
         aws_sdk_cloudwatchlogs::Client::new(&config),
         "/eventkeeper/demo/events",
@@ -23,7 +26,7 @@ async fn sink(moto: &MotoServer, stream: &str) -> CloudWatchSink {
     // Creates the group too the first time; a second call finds both existing.
     sink.ensure_stream().await.expect("create group and stream");
     sink.ensure_stream().await.expect("existing ones are fine");
-    sink
+    Some((moto, sink))
 }
 
 fn entry(rv: u64, at: Timestamp, bytes: usize) -> LogEntry {
@@ -59,10 +62,9 @@ async fn read_back(sink: &CloudWatchSink, from: Timestamp) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_and_one_events_take_two_calls() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, sink)) = moto_sink("count").await else {
         return;
     };
-    let sink = sink(&moto, "count").await;
     let start = Timestamp::now() - SignedDuration::from_mins(30);
     let entries = (1..=10_001)
         .map(|rv| entry(rv, start + SignedDuration::from_millis(rv as i64), 60))
@@ -75,10 +77,9 @@ async fn ten_thousand_and_one_events_take_two_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_mebibyte_with_26_bytes_per_event_is_one_call_and_a_byte_more_is_two() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, sink)) = moto_sink("bytes").await else {
         return;
     };
-    let sink = sink(&moto, "bytes").await;
     let at = Timestamp::now() - SignedDuration::from_mins(10);
     let size = MAX_BYTES / 16 - EVENT_OVERHEAD_BYTES;
     let full: Vec<_> = (1..=16).map(|rv| entry(rv, at, size)).collect();
@@ -92,10 +93,9 @@ async fn one_mebibyte_with_26_bytes_per_event_is_one_call_and_a_byte_more_is_two
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_beyond_24_hours_is_split_and_out_of_order_times_are_sorted() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, sink)) = moto_sink("span").await else {
         return;
     };
-    let sink = sink(&moto, "span").await;
     let now = Timestamp::now();
     let old = now - SignedDuration::from_hours(30);
     // rv order and time order disagree; 30 hours in all.
@@ -113,10 +113,9 @@ async fn a_span_beyond_24_hours_is_split_and_out_of_order_times_are_sorted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_events_are_counted() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, sink)) = moto_sink("rejected").await else {
         return;
     };
-    let sink = sink(&moto, "rejected").await;
     let now = Timestamp::now();
     // Too old for CloudWatch (15 days); `place` never sends such a time, a bug might. (A batch
     // made by hand: `plan` would split the 15-day span.)

@@ -3,6 +3,9 @@
 //! (scheduler: `eventTime` + `series`).
 
 use crate::clock::{format_micro_time, format_time};
+use crate::resource::View;
+use crate::status::ApiError;
+use crate::store::{Key, Store};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -123,6 +126,17 @@ pub fn build(t: &EventTemplate, now: Timestamp, unique: u64) -> Value {
         }
     }
     e
+}
+
+/// Repeats the stored core/v1 Event at `key` as its recorder would (see [`repeat`]); an error
+/// when it is gone (expired or deleted).
+pub fn repeat_stored(store: &Store, key: &Key, now: Timestamp) -> Result<(), ApiError> {
+    store
+        .patch(View::CoreEvents, &key.0, &key.1, false, |cur| {
+            cur.map(|c| repeat(c, now))
+                .ok_or_else(ApiError::no_such_path)
+        })
+        .map(drop)
 }
 
 /// The same Event seen again: `series` for new-recorder Events, `count`/`lastTimestamp` else.

@@ -187,13 +187,7 @@ impl Generator {
             let now = self.store.clock().now();
             if !recent.is_empty() && rng.unit() < spec.repeat_share {
                 let key = recent[rng.below(recent.len())].clone();
-                let repeated = self
-                    .store
-                    .patch(View::CoreEvents, &key.0, &key.1, false, |cur| {
-                        cur.map(|c| event_factory::repeat(c, now))
-                            .ok_or_else(crate::status::ApiError::no_such_path)
-                    });
-                if repeated.is_ok() {
+                if event_factory::repeat_stored(&self.store, &key, now).is_ok() {
                     self.generated.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }

@@ -296,61 +296,50 @@ fn copy_field(
     }
 }
 
-/// core/v1 Event → events.k8s.io/v1 Event (the field mapping of the Kubernetes conversion).
+/// Each core/v1 Event field and its events.k8s.io/v1 name (the field mapping of the Kubernetes
+/// conversion); read left to right one way, right to left the other.
+const EVENT_V1_FIELDS: [(&str, &str); 15] = [
+    ("metadata", "metadata"),
+    ("eventTime", "eventTime"),
+    ("series", "series"),
+    ("reportingComponent", "reportingController"),
+    ("reportingInstance", "reportingInstance"),
+    ("action", "action"),
+    ("reason", "reason"),
+    ("involvedObject", "regarding"),
+    ("related", "related"),
+    ("message", "note"),
+    ("type", "type"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+];
+
+/// core/v1 Event → events.k8s.io/v1 Event.
 pub fn core_to_events_v1(core: &Value) -> Value {
-    let Some(c) = core.as_object() else {
-        return core.clone();
-    };
-    let mut e = Map::new();
-    e.insert("apiVersion".into(), json!("events.k8s.io/v1"));
-    e.insert("kind".into(), json!("Event"));
-    for (from, to) in [
-        ("metadata", "metadata"),
-        ("eventTime", "eventTime"),
-        ("series", "series"),
-        ("reportingComponent", "reportingController"),
-        ("reportingInstance", "reportingInstance"),
-        ("action", "action"),
-        ("reason", "reason"),
-        ("involvedObject", "regarding"),
-        ("related", "related"),
-        ("message", "note"),
-        ("type", "type"),
-        ("source", "deprecatedSource"),
-        ("firstTimestamp", "deprecatedFirstTimestamp"),
-        ("lastTimestamp", "deprecatedLastTimestamp"),
-        ("count", "deprecatedCount"),
-    ] {
-        copy_field(c, from, &mut e, to);
-    }
-    Value::Object(e)
+    convert_event(core, "events.k8s.io/v1", |(core, v1)| (core, v1))
 }
 
 /// events.k8s.io/v1 Event → core/v1 Event.
 pub fn events_v1_to_core(ev: &Value) -> Value {
+    convert_event(ev, "v1", |(core, v1)| (v1, core))
+}
+
+/// Copies the mapped fields of `ev` into a new Event of `api_version`; `direction` turns a
+/// (core, v1) pair into (from, to).
+fn convert_event(
+    ev: &Value,
+    api_version: &str,
+    direction: fn((&'static str, &'static str)) -> (&'static str, &'static str),
+) -> Value {
     let Some(c) = ev.as_object() else {
         return ev.clone();
     };
     let mut e = Map::new();
-    e.insert("apiVersion".into(), json!("v1"));
+    e.insert("apiVersion".into(), json!(api_version));
     e.insert("kind".into(), json!("Event"));
-    for (from, to) in [
-        ("metadata", "metadata"),
-        ("eventTime", "eventTime"),
-        ("series", "series"),
-        ("reportingController", "reportingComponent"),
-        ("reportingInstance", "reportingInstance"),
-        ("action", "action"),
-        ("reason", "reason"),
-        ("regarding", "involvedObject"),
-        ("related", "related"),
-        ("note", "message"),
-        ("type", "type"),
-        ("deprecatedSource", "source"),
-        ("deprecatedFirstTimestamp", "firstTimestamp"),
-        ("deprecatedLastTimestamp", "lastTimestamp"),
-        ("deprecatedCount", "count"),
-    ] {
+    for (from, to) in EVENT_V1_FIELDS.map(direction) {
         copy_field(c, from, &mut e, to);
     }
     Value::Object(e)

@@ -235,13 +235,7 @@ impl ScenarioRunner {
             let Some(key) = ids.get(id) else {
                 return false;
             };
-            let r = self
-                .store
-                .patch(View::CoreEvents, &key.0, &key.1, false, |cur| {
-                    cur.map(|c| event_factory::repeat(c, now))
-                        .ok_or_else(crate::status::ApiError::no_such_path)
-                });
-            if r.is_err() {
+            if event_factory::repeat_stored(&self.store, key, now).is_err() {
                 // Expired or deleted: the next repeat recreates nothing; stop quietly.
                 tracing::debug!(id, "Scenario repeat target is gone");
             }

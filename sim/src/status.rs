@@ -64,14 +64,21 @@ impl ApiError {
         d
     }
 
+    /// `<code> <reason>` with the message `<resource> "<name>" <what>`, naming the object.
+    fn about_name(
+        code: u16,
+        reason: &'static str,
+        res: ResourceName,
+        name: &str,
+        what: &str,
+    ) -> Self {
+        let message = format!("{} \"{name}\" {what}", res.qualified());
+        Self::new(code, reason, message).with_details(Self::name_details(res, name))
+    }
+
     /// 404 for a named object.
     pub fn not_found(res: ResourceName, name: &str) -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            format!("{} \"{name}\" not found", res.qualified()),
-        )
-        .with_details(Self::name_details(res, name))
+        Self::about_name(404, "NotFound", res, name, "not found")
     }
 
     /// 404 for a path this server does not serve.
@@ -86,12 +93,7 @@ impl ApiError {
 
     /// 409 on create of an existing name.
     pub fn already_exists(res: ResourceName, name: &str) -> Self {
-        Self::new(
-            409,
-            "AlreadyExists",
-            format!("{} \"{name}\" already exists", res.qualified()),
-        )
-        .with_details(Self::name_details(res, name))
+        Self::about_name(409, "AlreadyExists", res, name, "already exists")
     }
 
     /// 409 on a write with a stale resourceVersion or uid precondition.

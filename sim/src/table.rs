@@ -69,73 +69,45 @@ pub fn requested(accept: &str, include: IncludeObject) -> Option<TableRequest> {
     None
 }
 
-fn column(name: &str, ty: &str, format: &str, priority: u8, description: &str) -> Value {
-    json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
-}
+/// A column of a Table: name, `format` (`name` for the object's name), priority (0: always
+/// shown, 1: with `-o wide`) and description. Every column is a string.
+type Column = (&'static str, &'static str, u8, &'static str);
+
+const EVENT_COLUMNS: [Column; 10] = [
+    ("Last Seen", "", 0, "Time since the event was last seen"),
+    ("Type", "", 0, "Type of this event (Normal, Warning)"),
+    ("Reason", "", 0, "Why the action was taken"),
+    ("Object", "", 0, "The object this event is about"),
+    (
+        "Subobject",
+        "",
+        1,
+        "The field of the object this event is about",
+    ),
+    ("Source", "", 1, "The component reporting this event"),
+    ("Message", "", 0, "A human-readable description"),
+    ("First Seen", "", 1, "Time since the event was first seen"),
+    ("Count", "", 1, "How many times this event occurred"),
+    ("Name", "name", 1, "Name of the event"),
+];
+
+const LEASE_COLUMNS: [Column; 3] = [
+    ("Name", "name", 0, "Name must be unique within a namespace"),
+    ("Holder", "", 0, "The holder of the lease"),
+    ("Age", "", 0, "Time since the lease was created"),
+];
 
 /// The column definitions of a view.
 pub fn columns(view: View) -> Value {
-    match view {
-        View::CoreEvents | View::EventsV1 => json!([
-            column(
-                "Last Seen",
-                "string",
-                "",
-                0,
-                "Time since the event was last seen"
-            ),
-            column(
-                "Type",
-                "string",
-                "",
-                0,
-                "Type of this event (Normal, Warning)"
-            ),
-            column("Reason", "string", "", 0, "Why the action was taken"),
-            column("Object", "string", "", 0, "The object this event is about"),
-            column(
-                "Subobject",
-                "string",
-                "",
-                1,
-                "The field of the object this event is about"
-            ),
-            column(
-                "Source",
-                "string",
-                "",
-                1,
-                "The component reporting this event"
-            ),
-            column("Message", "string", "", 0, "A human-readable description"),
-            column(
-                "First Seen",
-                "string",
-                "",
-                1,
-                "Time since the event was first seen"
-            ),
-            column(
-                "Count",
-                "string",
-                "",
-                1,
-                "How many times this event occurred"
-            ),
-            column("Name", "string", "name", 1, "Name of the event"),
-        ]),
-        View::Leases => json!([
-            column(
-                "Name",
-                "string",
-                "name",
-                0,
-                "Name must be unique within a namespace"
-            ),
-            column("Holder", "string", "", 0, "The holder of the lease"),
-            column("Age", "string", "", 0, "Time since the lease was created"),
-        ]),
-    }
+    let defs: &[Column] = match view {
+        View::CoreEvents | View::EventsV1 => &EVENT_COLUMNS,
+        View::Leases => &LEASE_COLUMNS,
+    };
+    defs.iter()
+        .map(|&(name, format, priority, description)| {
+            json!({"name": name, "type": "string", "format": format, "description": description, "priority": priority})
+        })
+        .collect()
 }
 
 fn since(now: Timestamp, v: Option<&Value>) -> Option<String> {

@@ -2,11 +2,13 @@
 //! concurrent streams per connection, as the reference server does; a client that
 //! multiplexes more waits for a free stream instead of being refused.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventkeeper_sim::{SimConfig, Simulator};
+use eventkeeper_sim::Simulator;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -56,12 +58,7 @@ fn get(sim: &Simulator, path: &str) -> http::Request<Empty<Bytes>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_101st_concurrent_stream_on_one_connection_waits_for_a_free_one() {
-    let sim = Simulator::start(SimConfig {
-        tls: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = common::start_tls().await;
     let mut send = h2_connection(&sim).await;
     // 100 watches, each an open stream on the same connection.
     let mut watches = Vec::new();

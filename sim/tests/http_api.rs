@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{event, get, post_json, request, watch_until};
+use common::{event, get, post_json, request, watch_cache, watch_until};
 use eventkeeper_sim::{
-    AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, StoreConfig, Throttle, Window,
+    AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, Throttle, Window,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -18,18 +18,6 @@ async fn sim_with(cfg: SimConfig) -> Simulator {
 
 async fn sim() -> Simulator {
     sim_with(SimConfig::default()).await
-}
-
-/// A simulator whose Event watches come from a watch cache of `size` changes.
-fn watch_cache(size: usize) -> SimConfig {
-    SimConfig {
-        store: StoreConfig {
-            window: Window::WatchCache(size),
-            ..StoreConfig::default()
-        },
-        bookmark_interval: Duration::from_millis(100),
-        ..SimConfig::default()
-    }
 }
 
 /// Ten Events, with the history before them gone: from a watch cache of 3 changes, or (without

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::event;
-use eventkeeper_sim::{FaultRequest, SimConfig, Simulator, StoreConfig, Throttle, Window};
+use common::{event, start_tls, watch_cache};
+use eventkeeper_sim::{FaultRequest, SimConfig, Simulator, Throttle};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Event;
@@ -39,15 +39,7 @@ fn seed(sim: &Simulator, n: usize) {
 /// The same watcher against etcd-served Events (no bookmarks) and a watch cache (bookmarks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_lists_then_follows_changes_and_expiry() {
-    let cached = SimConfig {
-        store: StoreConfig {
-            window: Window::WatchCache(100),
-            ..StoreConfig::default()
-        },
-        bookmark_interval: Duration::from_millis(100),
-        ..SimConfig::default()
-    };
-    for cfg in [SimConfig::default(), cached] {
+    for cfg in [SimConfig::default(), watch_cache(100)] {
         watcher_follows(cfg).await;
     }
 }
@@ -175,6 +167,13 @@ fn tracing_free_log(msg: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leases_use_optimistic_concurrency() {
+    // The Lease "eventkeeper" with a JSON merge patch applied.
+    async fn merge_patch(api: &Api<Lease>, patch: &serde_json::Value) -> kube::Result<Lease> {
+        let params = PatchParams::default();
+        api.patch("eventkeeper", &params, &Patch::Merge(patch))
+            .await
+    }
+
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let api: Api<Lease> = Api::namespaced(client(&sim).await, "kube-system");
     let lease: Lease = serde_json::from_value(serde_json::json!({
@@ -216,14 +215,7 @@ async fn leases_use_optimistic_concurrency() {
     let patch = serde_json::json!({
         "metadata": {"annotations": {"eventkeeper.io/checkpoint": "1234"}}
     });
-    let patched = api
-        .patch(
-            "eventkeeper",
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
+    let patched = merge_patch(&api, &patch).await.unwrap();
     assert_eq!(
         patched.metadata.annotations.unwrap()["eventkeeper.io/checkpoint"],
         "1234"
@@ -231,14 +223,7 @@ async fn leases_use_optimistic_concurrency() {
     assert_eq!(patched.spec.unwrap().holder_identity.as_deref(), Some("b"));
     let stale =
         serde_json::json!({"metadata": {"resourceVersion": rv0}, "spec": {"holderIdentity": "c"}});
-    let err = api
-        .patch(
-            "eventkeeper",
-            &PatchParams::default(),
-            &Patch::Merge(&stale),
-        )
-        .await
-        .unwrap_err();
+    let err = merge_patch(&api, &stale).await.unwrap_err();
     assert!(
         matches!(&err, kube::Error::Api(s) if s.code == 409),
         "{err:?}"
@@ -319,12 +304,7 @@ async fn throttling_and_server_errors_reach_the_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_the_generated_ca() {
-    let sim = Simulator::start(SimConfig {
-        tls: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_tls().await;
     seed(&sim, 2);
     assert!(sim.ca_pem().unwrap().contains("BEGIN CERTIFICATE"));
     let api: Api<Event> = Api::all(client(&sim).await);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{event, kubectl, run};
+use common::{event, kubectl, run, start_with_kubeconfig};
 use eventkeeper_sim::{AuthMode, SimConfig, Simulator};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -21,8 +21,7 @@ struct Fixture {
 
 async fn fixture(cfg: SimConfig) -> Option<Fixture> {
     let kubectl = kubectl()?;
-    let sim = Simulator::start(cfg).await.expect("simulator starts");
-    for (ns, pod, ty, reason, msg) in [
+    let events = [
         (
             "test",
             "scenario-a-1",
@@ -58,16 +57,12 @@ async fn fixture(cfg: SimConfig) -> Option<Fixture> {
             "Created",
             "Created container nginx",
         ),
-    ] {
-        sim.create_event(&event(ns, pod, ty, reason, msg))
-            .expect("event");
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    ]
+    .map(|(ns, pod, ty, reason, msg)| event(ns, pod, ty, reason, msg));
+    let (sim, _dir, kubeconfig) = start_with_kubeconfig(cfg, events).await;
     Some(Fixture {
         sim,
-        _dir: dir,
+        _dir,
         kubeconfig,
         kubectl,
     })

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{event, run, tool};
-use eventkeeper_sim::{SimConfig, Simulator, StoreConfig, Window};
+use common::{event, run, start_with_kubeconfig, tool, watch_cache};
+use eventkeeper_sim::{SimConfig, Simulator, Window};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -23,24 +23,20 @@ struct Fixture {
 
 async fn fixture(cfg: SimConfig, events: usize) -> Option<Fixture> {
     let python = tool("EVENTKEEPER_PY_KUBE", "the Python kubernetes client")?;
-    let sim = Simulator::start(cfg).await.expect("simulator starts");
-    for i in 0..events {
+    let events = (0..events).map(|i| {
         let ns = if i % 2 == 0 { "test" } else { "default" };
-        sim.create_event(&event(
+        event(
             ns,
             &format!("pod-{i}"),
             "Normal",
             "Started",
             "Started container app",
-        ))
-        .expect("event");
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        )
+    });
+    let (sim, _dir, kubeconfig) = start_with_kubeconfig(cfg, events).await;
     Some(Fixture {
         sim,
-        _dir: dir,
+        _dir,
         kubeconfig,
         python,
     })
@@ -164,14 +160,7 @@ async fn watch_stream_sees_adds_repeats_and_expiry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_from_a_compacted_revision_is_410() {
     // A watch cache of 3 changes, and etcd after two compactions.
-    let cached = SimConfig {
-        store: StoreConfig {
-            window: Window::WatchCache(3),
-            ..StoreConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    for cfg in [cached, SimConfig::default()] {
+    for cfg in [watch_cache(3), SimConfig::default()] {
         let etcd = cfg.store.window == Window::Etcd;
         let Some(f) = fixture(cfg, 10).await else {
             return;

@@ -1,6 +1,8 @@
 //! The fault schedule: every fault once in a seeded order, then seeded random picks until the
 //! wall time is spent. The same seed gives the same sequence of steps.
 
+use eventkeeper_sim::ids::Rng;
+
 /// One step of the schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -67,30 +69,6 @@ impl Fault {
     }
 }
 
-/// A small deterministic generator (splitmix64).
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// The steps: first every fault once (shuffled), then weighted random picks.
 pub struct Schedule {
     rng: Rng,
@@ -100,10 +78,10 @@ pub struct Schedule {
 impl Schedule {
     /// A schedule for `seed`.
     pub fn new(seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
+        let mut rng = Rng::seeded(seed);
         let mut first_pass = Fault::ALL.to_vec();
         for i in (1..first_pass.len()).rev() {
-            let j = rng.below(i as u64 + 1) as usize;
+            let j = rng.below(i + 1);
             first_pass.swap(i, j);
         }
         first_pass.reverse();
@@ -121,7 +99,7 @@ impl Schedule {
             return fault;
         }
         let total: u64 = Fault::ALL.iter().map(|f| f.weight()).sum();
-        let mut pick = self.rng.below(total);
+        let mut pick = self.rng.below(total as usize) as u64;
         for fault in Fault::ALL {
             if pick < fault.weight() {
                 return fault;

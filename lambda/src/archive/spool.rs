@@ -64,11 +64,7 @@ pub struct Spool {
 impl Spool {
     /// A new empty body in `dir`.
     pub fn create(dir: &Path) -> Result<Self, SpoolError> {
-        let file = tempfile::Builder::new()
-            .prefix(SPOOL_PREFIX)
-            .suffix(".json.gz")
-            .tempfile_in(dir)
-            .map_err(|source| io(dir, source))?;
+        let file = spool_file(dir, ".json.gz")?;
         Ok(Self {
             dir: dir.to_owned(),
             encoder: GzEncoder::new(
@@ -281,11 +277,7 @@ struct Archived {
 
 impl Archived {
     fn create(dir: &Path) -> Result<Self, SpoolError> {
-        let file = tempfile::Builder::new()
-            .prefix(SPOOL_PREFIX)
-            .suffix(".archived")
-            .tempfile_in(dir)
-            .map_err(|source| io(dir, source))?;
+        let file = spool_file(dir, ".archived")?;
         Ok(Self {
             dir: dir.to_owned(),
             log: BufWriter::new(file),
@@ -328,6 +320,16 @@ impl Archived {
         writeln!(self.log, "{uid} {rv}").map_err(|e| io(dir, e))?;
         Ok(true)
     }
+}
+
+/// A new file in `dir` named like every spool file (so a later run's sweep finds it), ending in
+/// `suffix`.
+fn spool_file(dir: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, SpoolError> {
+    tempfile::Builder::new()
+        .prefix(SPOOL_PREFIX)
+        .suffix(suffix)
+        .tempfile_in(dir)
+        .map_err(|source| io(dir, source))
 }
 
 fn io(dir: &Path, source: std::io::Error) -> SpoolError {

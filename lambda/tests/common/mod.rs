@@ -29,14 +29,20 @@ pub fn live_now(sim: &SimProcess) -> BTreeSet<(String, String)> {
         .as_array()
         .expect("items")
         .iter()
-        .map(|e| {
-            let meta = &e["metadata"];
-            (
-                meta["uid"].as_str().unwrap().to_owned(),
-                meta["resourceVersion"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| uid_and_rv(&e["metadata"]))
         .collect()
+}
+
+/// (uid, resourceVersion) of an Event's metadata or of a simulator observation: the identity of
+/// one observation.
+pub fn uid_and_rv(meta: &serde_json::Value) -> (String, String) {
+    (
+        meta["uid"].as_str().expect("uid").to_owned(),
+        meta["resourceVersion"]
+            .as_str()
+            .expect("resourceVersion")
+            .to_owned(),
+    )
 }
 
 /// moto's SDK configuration and an S3 client for it, with `bucket` created.
@@ -96,12 +102,7 @@ pub async fn archived(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<(String
             .expect("gzip");
         for line in text.lines() {
             let record: serde_json::Value = serde_json::from_str(line).expect("record");
-            let meta = &record["metadata"];
-            let id = (
-                meta["uid"].as_str().unwrap().to_owned(),
-                meta["resourceVersion"].as_str().unwrap().to_owned(),
-            );
-            *found.entry(id).or_insert(0) += 1;
+            *found.entry(uid_and_rv(&record["metadata"])).or_insert(0) += 1;
         }
     }
     found

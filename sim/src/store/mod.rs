@@ -654,6 +654,16 @@ mod tests {
         )
     }
 
+    /// A store holding `count` Events `e0`, `e1`, ... in namespace `ns`.
+    fn store_with_events(window: Window, count: usize) -> Store {
+        let s = store(window);
+        for i in 0..count {
+            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
+                .unwrap();
+        }
+        s
+    }
+
     fn event(name: &str) -> Value {
         json!({"metadata": {"name": name}, "reason": "Started", "type": "Normal",
                "involvedObject": {"kind": "Pod", "name": name}})
@@ -747,11 +757,7 @@ mod tests {
 
     #[test]
     fn a_watch_cache_window_is_counted_in_changes() {
-        let s = store(Window::WatchCache(3));
-        for i in 0..10 {
-            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
-                .unwrap();
-        }
+        let s = store_with_events(Window::WatchCache(3), 10);
         assert!(matches!(s.fetch_after(1, 100), Fetch::TooOld { .. }));
         let cur = s.current_rv();
         match s.fetch_after(cur - 2, 100) {
@@ -766,11 +772,7 @@ mod tests {
 
     #[test]
     fn etcd_keeps_a_revision_until_the_second_compaction_after_it() {
-        let s = store(Window::Etcd);
-        for i in 0..10_000 {
-            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
-                .unwrap();
-        }
+        let s = store_with_events(Window::Etcd, 10_000);
         let rv = s.current_rv();
         assert!(matches!(s.fetch_after(2, 100), Fetch::Entries { .. }));
         s.clock().advance(301.0);
@@ -817,11 +819,7 @@ mod tests {
 
     #[test]
     fn a_fetch_never_ends_inside_a_revision() {
-        let s = store(Window::Etcd);
-        for i in 0..5 {
-            s.create(View::CoreEvents, "ns", event(&format!("e{i}")))
-                .unwrap();
-        }
+        let s = store_with_events(Window::Etcd, 5);
         let before = s.current_rv();
         s.clock().advance(3661.0);
         assert_eq!(s.expire_due(), 5);

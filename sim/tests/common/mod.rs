@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use eventkeeper_sim::{SimConfig, Simulator, StoreConfig, Window};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Output;
@@ -61,6 +62,45 @@ pub async fn run(cmd: &mut tokio::process::Command, limit: Duration) -> Output {
         .await
         .unwrap_or_else(|_| panic!("command timed out after {limit:?}: {cmd:?}"))
         .expect("command starts")
+}
+
+/// A simulator serving HTTPS with a CA it generates.
+pub async fn start_tls() -> Simulator {
+    Simulator::start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+/// A simulator whose Event watches come from a watch cache of `size` changes, bookmarking every
+/// 100 ms (the API server's cache, where etcd serves no bookmarks).
+pub fn watch_cache(size: usize) -> SimConfig {
+    SimConfig {
+        store: StoreConfig {
+            window: Window::WatchCache(size),
+            ..StoreConfig::default()
+        },
+        bookmark_interval: Duration::from_millis(100),
+        ..SimConfig::default()
+    }
+}
+
+/// A simulator holding `events`, and a kubeconfig for it in a temporary directory that lives as
+/// long as the returned guard: what a client under test needs.
+pub async fn start_with_kubeconfig(
+    cfg: SimConfig,
+    events: impl IntoIterator<Item = Value>,
+) -> (Simulator, tempfile::TempDir, PathBuf) {
+    let sim = Simulator::start(cfg).await.expect("simulator starts");
+    for e in events {
+        sim.create_event(&e).expect("event");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    (sim, dir, kubeconfig)
 }
 
 /// A minimal core/v1 Event for `POST /_sim/events` or `Simulator::create_event`.
