@@ -20,10 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terraform"))
 
-from tf_module import ROOT, Module, policy_document_statements  # noqa: E402
+from tf_module import FUNCTION_DIR, ROOT, Module, function_policy_statements  # noqa: E402
 
 MODULE_DIR = ROOT / "infra/terraform/modules/notifications"
 MODULE = Module(MODULE_DIR)
+# The function, its log group, role and dead-letter queue: the submodule both modules call.
+FUNCTION = Module(FUNCTION_DIR)
+CALL = MODULE.call("notifier")
 
 
 def environment() -> dict:
@@ -35,7 +38,7 @@ def environment() -> dict:
 class Iam(unittest.TestCase):
     def test_every_generated_group_is_granted_and_nothing_else_from_the_code(self):
         actions = json.loads((MODULE_DIR / "iam-actions.json").read_text())
-        statements = policy_document_statements(MODULE, "notify")
+        statements = function_policy_statements(MODULE, "notifier")
         used = set()
         for statement in statements:
             match = re.fullmatch(r"\$\{local\.iam_actions\.(\w+)\}", str(statement["actions"]))
@@ -68,12 +71,17 @@ class Function(unittest.TestCase):
         self.assertIn("var.lambda_timeout_seconds + 60", environment()["EVENTKEEPER_NOTIFY_CLAIM_LEASE_SECONDS"])
 
     def test_runtime_and_failed_invocations(self):
-        function = MODULE.resource("aws_lambda_function", "notify")
+        function = FUNCTION.resource("aws_lambda_function", "this")
         self.assertEqual(function["runtime"], "provided.al2023")
         self.assertEqual(function["handler"], "bootstrap")
-        config = MODULE.resource("aws_lambda_function_event_invoke_config", "notify")
-        on_failure = config["destination_config"][0]["on_failure"][0]
-        self.assertEqual(on_failure["destination"], "${aws_sqs_queue.dead_letters.arn}")
+        self.assertEqual(CALL["environment"], "${local.lambda_environment}")
+        self.assertIs(CALL["on_failure_to_dead_letters"], True)
+        config = FUNCTION.resource("aws_lambda_function_event_invoke_config", "this")
+        destination = config["dynamic"][0]["destination_config"]
+        self.assertEqual(destination["for_each"],
+                         "${var.on_failure_to_dead_letters ? [aws_sqs_queue.dead_letters.arn] : []}")
+        on_failure = destination["content"][0]["on_failure"][0]
+        self.assertEqual(on_failure["destination"], "${destination_config.value}")
 
 
 class Artifact(unittest.TestCase):
@@ -84,16 +92,18 @@ class Artifact(unittest.TestCase):
         self.assertIsNone(MODULE.variable("lambda_zip_path")["default"])
         self.assertNotIn("target/", MODULE.text())
         self.assertNotIn("../..", MODULE.text())
-        function = MODULE.resource("aws_lambda_function", "notify")
-        self.assertEqual(function["filename"], "${var.lambda_zip_path}")
-        self.assertEqual(function["s3_bucket"], "${var.lambda_s3_bucket}")
-        self.assertEqual(function["s3_key"], "${var.lambda_s3_key}")
-        self.assertEqual(function["s3_object_version"], "${var.lambda_s3_object_version}")
+        # Passed straight to the submodule, whose function takes them as they are.
+        function = FUNCTION.resource("aws_lambda_function", "this")
+        for variable, attribute in (("lambda_zip_path", "filename"), ("lambda_s3_bucket", "s3_bucket"),
+                                    ("lambda_s3_key", "s3_key"), ("lambda_s3_object_version", "s3_object_version")):
+            self.assertEqual(CALL[variable], f"${{var.{variable}}}")
+            self.assertEqual(function[attribute], f"${{var.{variable}}}")
         self.assertIn("eventkeeper-notify-VERSION-linux-", MODULE.variable("lambda_zip_path")["description"])
 
     def test_a_missing_artifact_is_one_message_at_plan_time(self):
+        self.assertEqual(CALL["code_name"], "notifier")
         conditions = [p["condition"] for p in
-                      MODULE.resource("aws_lambda_function", "notify")["lifecycle"][0]["precondition"]]
+                      FUNCTION.resource("aws_lambda_function", "this")["lifecycle"][0]["precondition"]]
         self.assertIn("${(var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)}",
                       conditions)
 

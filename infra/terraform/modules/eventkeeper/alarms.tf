@@ -16,10 +16,10 @@ locals {
   above_zero_alarms = merge(
     {
       errors = {
-        description = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${aws_cloudwatch_log_group.lambda.name}."
+        description = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${module.catchup.log_group_name}."
         namespace   = "AWS/Lambda"
         metric      = "Errors"
-        dimensions  = { FunctionName = aws_lambda_function.catchup.function_name }
+        dimensions  = { FunctionName = module.catchup.function_name }
         statistic   = "Sum"
         period      = local.interval_seconds
       }
@@ -32,10 +32,10 @@ locals {
         period      = local.interval_seconds
       }
       dead-letters = {
-        description = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${aws_sqs_queue.dead_letters.name})."
+        description = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${module.catchup.dead_letter_queue.name})."
         namespace   = "AWS/SQS"
         metric      = "ApproximateNumberOfMessagesVisible"
-        dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
+        dimensions  = { QueueName = module.catchup.dead_letter_queue.name }
         statistic   = "Maximum"
         period      = 300
       }

@@ -4,7 +4,7 @@
 
 resource "aws_cloudwatch_metric_alarm" "delivery_failures" {
   alarm_name          = "${var.name}-delivery-failures"
-  alarm_description   = "Notifications failed every retry and went to the dead-letter queue ${aws_sqs_queue.dead_letters.name}."
+  alarm_description   = "Notifications failed every retry and went to the dead-letter queue ${module.notifier.dead_letter_queue.name}."
   namespace           = "eventkeeper"
   metric_name         = "DeliveryFailures"
   dimensions          = { Function = var.name }
@@ -20,10 +20,10 @@ resource "aws_cloudwatch_metric_alarm" "delivery_failures" {
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   alarm_name          = "${var.name}-dead-letters"
-  alarm_description   = "Messages wait in ${aws_sqs_queue.dead_letters.name}: failed deliveries or invocations, with their payloads."
+  alarm_description   = "Messages wait in ${module.notifier.dead_letter_queue.name}: failed deliveries or invocations, with their payloads."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
+  dimensions          = { QueueName = module.notifier.dead_letter_queue.name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

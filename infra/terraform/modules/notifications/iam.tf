@@ -1,21 +1,6 @@
 # Least privilege. The actions the function's code calls come from iam-actions.json, generated
-# from notify/src/iam.rs (`make notify-iam-actions`), each group granted on its resources only.
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "notify" {
-  name               = var.name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
+# from notify/src/iam.rs (`make notify-iam-actions`), each group granted on its resources only; the
+# lambda-function submodule adds the function's own logs.
 
 data "aws_iam_policy_document" "notify" {
   statement {
@@ -27,7 +12,7 @@ data "aws_iam_policy_document" "notify" {
   statement {
     sid       = "DeadLetters"
     actions   = local.iam_actions.dead_letter_queue
-    resources = [aws_sqs_queue.dead_letters.arn]
+    resources = [module.notifier.dead_letter_queue.arn]
   }
 
   dynamic "statement" {
@@ -77,20 +62,8 @@ data "aws_iam_policy_document" "notify" {
   }
 
   statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
-  }
-
-  statement {
     sid       = "Tracing"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
   }
-}
-
-resource "aws_iam_role_policy" "notify" {
-  name   = var.name
-  role   = aws_iam_role.notify.id
-  policy = data.aws_iam_policy_document.notify.json
 }
