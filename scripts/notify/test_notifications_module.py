@@ -142,19 +142,25 @@ class Filters(unittest.TestCase):
 
 class Alarms(unittest.TestCase):
     def test_failures_dead_letters_and_silence(self):
-        failures = MODULE.resource("aws_cloudwatch_metric_alarm", "delivery_failures")
-        self.assertEqual(failures["metric_name"], "DeliveryFailures")
+        # Failures and the queue's depth: the submodule's alarms above zero.
+        failures = MODULE.local("above_zero_alarms")["delivery-failures"]
+        self.assertEqual(failures["metric"], "DeliveryFailures")
         self.assertIn('"DeliveryFailures"', (ROOT / "notify/src/metrics.rs").read_text())
-        depth = MODULE.resource("aws_cloudwatch_metric_alarm", "dead_letters")
-        self.assertEqual(depth["metric_name"], "ApproximateNumberOfMessagesVisible")
+        self.assertEqual(CALL["above_zero_alarms"], "${local.above_zero_alarms}")
+        self.assertNotIn("create_alarms", CALL)
+        above_zero = FUNCTION.resource("aws_cloudwatch_metric_alarm", "above_zero")
+        self.assertEqual(above_zero["metric_name"], "${each.value.metric}")
+        self.assertEqual(above_zero["alarm_actions"], "${var.alarm_actions}")
+        self.assertEqual(CALL["alarm_actions"], "${local.alarm_actions}")
+        depth = (FUNCTION_DIR / "alarms.tf").read_text()
+        self.assertIn('metric      = "ApproximateNumberOfMessagesVisible"', depth)
         silence = MODULE.resource("aws_cloudwatch_metric_alarm", "silence")
         self.assertEqual(silence["treat_missing_data"], "breaching")
         self.assertEqual(silence["comparison_operator"], "LessThanThreshold")
         self.assertEqual(silence["evaluation_periods"], "${var.silence_periods}")
         records = MODULE.resource("aws_cloudwatch_log_metric_filter", "records")
         self.assertIn("schemaVersion >= 1", records["pattern"])
-        for alarm in (failures, depth, silence):
-            self.assertEqual(alarm["alarm_actions"], "${local.alarm_actions}")
+        self.assertEqual(silence["alarm_actions"], "${local.alarm_actions}")
 
 
 if __name__ == "__main__":

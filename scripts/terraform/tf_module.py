@@ -195,7 +195,8 @@ def preconditions(path: Path, address: str) -> str:
 
 
 # A value of each type, for the submodule's required inputs a plan of variables does not pass.
-_PLACEHOLDERS = {"string": '"x"', "number": "1", "bool": "false", "map(string)": "{}"}
+_PLACEHOLDERS = {"string": '"x"', "number": "1", "bool": "false", "map(string)": "{}",
+                 "list(string)": "[]"}
 
 
 class VariablesPlan:

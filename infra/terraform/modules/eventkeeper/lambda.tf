@@ -50,6 +50,12 @@ module "catchup" {
   async_max_event_age_seconds   = var.schedule_interval_minutes * 60
   dead_letter_key_reuse_seconds = 3600
 
+  create_alarms     = var.create_alarms
+  above_zero_alarms = local.above_zero_alarms
+  dead_letters      = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} that could not be delivered or failed every retry"
+  alarm_actions     = local.alarm_actions
+  alarm_ok_actions  = local.alarm_actions
+
   log_retention_days = var.lambda_log_retention_days
   kms_key_arn        = var.kms_key_arn
   tags               = var.tags
@@ -84,6 +90,11 @@ moved {
 moved {
   from = aws_iam_role_policy.lambda
   to   = module.catchup.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.above_zero
+  to   = module.catchup.aws_cloudwatch_metric_alarm.above_zero
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -98,6 +98,10 @@ module "notifier" {
   async_max_event_age_seconds = 21600
   on_failure_to_dead_letters  = true
 
+  above_zero_alarms = local.above_zero_alarms
+  dead_letters      = "Failed deliveries and invocations, with their payloads,"
+  alarm_actions     = local.alarm_actions
+
   log_retention_days = var.log_retention_days
   kms_key_arn        = var.kms_key_arn
   tags               = var.tags
@@ -132,6 +136,16 @@ moved {
 moved {
   from = aws_iam_role_policy.notify
   to   = module.notifier.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.delivery_failures
+  to   = module.notifier.aws_cloudwatch_metric_alarm.above_zero["delivery-failures"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = module.notifier.aws_cloudwatch_metric_alarm.above_zero["dead-letters"]
 }
 
 resource "aws_lambda_permission" "logs" {

@@ -155,3 +155,40 @@ variable "tags" {
   description = "Tags for every resource that takes them."
   type        = map(string)
 }
+
+# Alarms.
+
+variable "create_alarms" {
+  description = "Create the alarms."
+  type        = bool
+  default     = true
+}
+
+variable "above_zero_alarms" {
+  description = "The caller's alarms on a metric above zero in one period, by name (the alarm is `function_name-NAME`); the module adds `dead-letters`."
+  type = map(object({
+    description = string
+    namespace   = string
+    metric      = string
+    dimensions  = map(string)
+    statistic   = string
+    period      = number
+  }))
+  default = {}
+}
+
+variable "dead_letters" {
+  description = "What waits in the dead-letter queue, for the dead-letters alarm's description (\"Runs that failed every retry\")."
+  type        = string
+}
+
+variable "alarm_actions" {
+  description = "ARNs the alarms notify."
+  type        = list(string)
+}
+
+variable "alarm_ok_actions" {
+  description = "ARNs notified when an alarm returns to OK."
+  type        = list(string)
+  default     = []
+}
