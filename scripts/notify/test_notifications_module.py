@@ -39,15 +39,23 @@ class Iam(unittest.TestCase):
     def test_every_generated_group_is_granted_and_nothing_else_from_the_code(self):
         actions = json.loads((MODULE_DIR / "iam-actions.json").read_text())
         statements = function_policy_statements(MODULE, "notifier")
+        grants = MODULE.local("code_grants")
         used = set()
         for statement in statements:
-            match = re.fullmatch(r"\$\{local\.iam_actions\.(\w+)\}", str(statement["actions"]))
-            if match:
-                used.add(match.group(1))
-                self.assertNotEqual(statement["resources"], ["*"], statement["sid"])
+            if statement["dynamic"] is not None and "local.code_grants" in statement["dynamic"]:
+                # One statement per grant of code_grants: its group's actions on its resources.
+                self.assertEqual(statement["actions"], "${local.iam_actions[statement.value.group]}")
+                self.assertEqual(statement["resources"], "${statement.value.resources}")
+                self.assertEqual(statement["sid"], "${statement.key}")
+                used.update(grant["group"] for grant in grants.values())
             else:
                 self.assertIn(statement["sid"], {"Kms", "OwnLogs", "Tracing"})
+                self.assertFalse({a for group in actions.values() for a in group} & set(statement["actions"]),
+                                 statement["sid"])
+        for sid, grant in grants.items():
+            self.assertNotIn("*", str(grant["resources"]), sid)
         self.assertEqual(used, set(actions))
+        self.assertEqual(len(used), len(grants), "a group granted twice")
 
     def test_secrets_are_granted_only_by_arn(self):
         main = (MODULE_DIR / "main.tf").read_text()

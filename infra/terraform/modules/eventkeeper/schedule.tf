@@ -82,26 +82,8 @@ resource "aws_scheduler_schedule" "catchup" {
   }
 }
 
-# Scheduler and Lambda send dead letters with their roles' sqs:SendMessage; TLS only.
-data "aws_iam_policy_document" "dead_letters" {
-  statement {
-    sid       = "TlsOnly"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [module.catchup.dead_letter_queue.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
+# Scheduler and Lambda send dead letters with their roles' sqs:SendMessage; TLS only (s3.tf).
 resource "aws_sqs_queue_policy" "dead_letters" {
   queue_url = module.catchup.dead_letter_queue.url
-  policy    = data.aws_iam_policy_document.dead_letters.json
+  policy    = data.aws_iam_policy_document.tls_only["dead_letters"].json
 }
