@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "terraform"))
 
-from tf_module import FUNCTION_DIR, ROOT, Module, function_policy_statements  # noqa: E402
+from tf_module import (FUNCTION_DIR, ROOT, Module, VariablesPlan,  # noqa: E402
+                       function_policy_statements)
 
 MODULE_DIR = ROOT / "infra/terraform/modules/notifications"
 MODULE = Module(MODULE_DIR)
@@ -114,6 +117,20 @@ class Artifact(unittest.TestCase):
                       FUNCTION.resource("aws_lambda_function", "this")["lifecycle"][0]["precondition"]]
         self.assertIn("${(var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)}",
                       conditions)
+
+    @unittest.skipUnless(shutil.which("terraform"), "SKIPPED: needs terraform on PATH")
+    def test_the_submodule_checks_the_notifiers_code_source_at_plan_time(self):
+        required = {"events_log_group_name": "/eventkeeper/prod/events",
+                    "destinations": '[{name="ops", kind="sns"}]'}
+        with tempfile.TemporaryDirectory() as tmp:
+            plan = VariablesPlan(Path(tmp), MODULE_DIR, "notifier")
+            missing = plan(**required)
+            self.assertIn("Give the notifier's code in exactly one way", missing.stderr)
+            self.assertEqual(plan(**required, lambda_zip_path="notify.zip").returncode, 0)
+            half = plan(**required, lambda_s3_bucket="mirror")
+            self.assertIn("lambda_s3_bucket and lambda_s3_key go together", half.stderr)
+            wrong = plan(**required, lambda_zip_path="notify.zip", architecture="i386")
+            self.assertIn("architecture must be arm64 or x86_64", wrong.stderr)
 
     def test_no_deprecated_region_name(self):
         self.assertNotIn("aws_region.current.name", MODULE.text())
