@@ -24,10 +24,6 @@ output "log_group_name" {
 }
 
 output "dead_letter_queue" {
-  description = "The dead-letter queue: `arn`, `url` and `name`."
-  value = {
-    arn  = aws_sqs_queue.dead_letters.arn
-    url  = aws_sqs_queue.dead_letters.url
-    name = aws_sqs_queue.dead_letters.name
-  }
+  description = "The dead-letter queue (its `aws_sqs_queue`: `arn`, `url`, `name`, ...)."
+  value       = aws_sqs_queue.dead_letters
 }
