@@ -5,6 +5,10 @@
 #                          fail), the Logs Insights query checker's unit tests, and python-hcl2
 #                          structural tests of the module (IAM against iam-actions.json, schedule,
 #                          runtime, queries and dashboard against schema v1, Athena columns)
+#   make terraform-upgrade-check TF_PLUGIN_DIR=DIR   (not in `make test`: ~2 min, and needs the
+#                          AWS provider in DIR) both complete examples as they were before the
+#                          lambda-function submodule applied against moto, then this tree's
+#                          planned on that state: nothing destroyed, every moved resource moved
 #
 # checkov and python-hcl2 each bring a module named `hcl2` that the other overwrites: two venvs.
 
@@ -35,3 +39,11 @@ terraform-check: $(TOOLS)/tf-checkov/.installed $(TOOLS)/tf-hcl2/.installed
 	$(TF_PY) -m unittest discover -s scripts/terraform -p 'test_*.py'
 
 TEST_TARGETS += terraform-check
+
+.PHONY: terraform-upgrade-check
+
+# TF_PLUGIN_DIR: a directory with the AWS provider for `terraform init -plugin-dir`
+# (registry.terraform.io/hashicorp/aws/VERSION/OS_ARCH/...); no registry is reachable here.
+terraform-upgrade-check: $(TOOLS)/moto/.installed
+	@test -n "$(TF_PLUGIN_DIR)" || { echo "$@: set TF_PLUGIN_DIR to a directory with the AWS provider"; exit 64; }
+	python3 scripts/terraform/upgrade_check.py --plugin-dir $(TF_PLUGIN_DIR) --moto-server $(MOTO_SERVER)

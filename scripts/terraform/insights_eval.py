@@ -73,21 +73,19 @@ class _Parser:
             raise ValueError(f"unexpected {self.peek().text!r}")
         return value
 
-    def or_(self):
-        value = self.and_()
-        while self.peek() is not None and self.peek().text == "or":
+    def _chain(self, word: str, operand, combine):
+        """operand (word operand)*, combined left to right; both sides are always evaluated."""
+        value = operand()
+        while self.peek() is not None and self.peek().text == word:
             self.take()
-            right = self.and_()
-            value = bool(value) or bool(right)
+            value = combine(value, operand())
         return value
 
+    def or_(self):
+        return self._chain("or", self.and_, lambda left, right: bool(left) or bool(right))
+
     def and_(self):
-        value = self.not_()
-        while self.peek() is not None and self.peek().text == "and":
-            self.take()
-            right = self.not_()
-            value = bool(value) and bool(right)
-        return value
+        return self._chain("and", self.not_, lambda left, right: bool(left) and bool(right))
 
     def not_(self):
         if self.peek() is not None and self.peek().text == "not":

@@ -47,6 +47,8 @@ OPERATORS = ["=~", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "^"
 _DURATION = re.compile(r"\d+(ms|s|m|h|d|w|mo|q|y|sec|min|hr)\b")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _IDENT = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+# Tried in this order: `5m` is a duration before it is a number.
+_WORDS = (("duration", _DURATION), ("number", _NUMBER), ("ident", _IDENT))
 
 
 @dataclasses.dataclass
@@ -92,19 +94,10 @@ def tokenize(query: str) -> list[Token]:
             tokens.append(Token("regex", query[i + 1:end], i))
             i = end + 1
             continue
-        m = _DURATION.match(query, i)
-        if m:
-            tokens.append(Token("duration", m.group(0), i))
-            i = m.end()
-            continue
-        m = _NUMBER.match(query, i)
-        if m:
-            tokens.append(Token("number", m.group(0), i))
-            i = m.end()
-            continue
-        m = _IDENT.match(query, i)
-        if m:
-            tokens.append(Token("ident", m.group(0), i))
+        word = next(((kind, m) for kind, pattern in _WORDS if (m := pattern.match(query, i))), None)
+        if word:
+            kind, m = word
+            tokens.append(Token(kind, m.group(0), i))
             i = m.end()
             continue
         for op in OPERATORS:

@@ -1,8 +1,9 @@
-"""The module README's inputs, outputs and saved queries tables, made from variables.tf,
-outputs.tf and the leading comment of each template in queries/.
+"""The module READMEs' inputs, outputs and saved queries tables, made from variables.tf,
+outputs.tf and the leading comment of each template in queries/: the eventkeeper module's and
+its lambda-function submodule's (which has no queries).
 
 `python readme_tables.py --write` rewrites the tables between the `<!-- inputs:start -->` /
-`<!-- outputs:start -->` / `<!-- queries:start -->` markers; test_module.py fails when the
+`<!-- outputs:start -->` / `<!-- queries:start -->` markers; test_module.py fails when a
 committed README differs.
 """
 
@@ -12,9 +13,11 @@ import json
 import re
 import sys
 
-from tf_module import MODULE_DIR, Module, expression
+from tf_module import FUNCTION_DIR, MODULE_DIR, Module, expression
 
 README = MODULE_DIR / "README.md"
+# Each README with tables, and its module's directory.
+READMES = {README: MODULE_DIR, FUNCTION_DIR / "README.md": FUNCTION_DIR}
 
 
 def _type(value) -> str:
@@ -53,7 +56,10 @@ def tables(module: Module) -> dict[str, str]:
     for block in module.blocks("output"):
         for name, output in block.items():
             outputs.append(f"| `{name}` | {_cell(output.get('description', ''))} |")
-    return {"inputs": "\n".join(inputs), "outputs": "\n".join(outputs), "queries": queries_table()}
+    found = {"inputs": "\n".join(inputs), "outputs": "\n".join(outputs)}
+    if (module.directory / "queries").is_dir():
+        found["queries"] = queries_table()
+    return found
 
 
 def queries_table() -> str:
@@ -79,16 +85,16 @@ def render(readme: str, module: Module) -> str:
 
 
 def main(argv: list[str]) -> int:
-    current = README.read_text()
-    wanted = render(current, Module())
-    if "--write" in argv:
-        README.write_text(wanted)
-        return 0
-    if current != wanted:
-        print("infra/terraform/modules/eventkeeper/README.md tables are stale: "
-              "run python scripts/terraform/readme_tables.py --write")
-        return 1
-    return 0
+    stale = False
+    for readme, directory in READMES.items():
+        current = readme.read_text()
+        wanted = render(current, Module(directory))
+        if "--write" in argv:
+            readme.write_text(wanted)
+        elif current != wanted:
+            print(f"{readme} tables are stale: run python scripts/terraform/readme_tables.py --write")
+            stale = True
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

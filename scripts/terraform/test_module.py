@@ -24,10 +24,12 @@ import unittest
 from pathlib import Path
 
 from logs_insights import Schema, check
-from tf_module import (MODULE_DIR, ROOT, Module, evaluate_locals, expression,
-                       policy_document_statements)
+from tf_module import (FUNCTION_DIR, MODULE_DIR, ROOT, Module, VariablesPlan, evaluate_locals,
+                       expression, function_policy_statements)
 
 MODULE = Module()
+# The function itself, its log group, role and dead-letter queue: the submodule both modules call.
+FUNCTION = Module(FUNCTION_DIR)
 
 
 def terraform_version() -> tuple[int, int] | None:
@@ -60,11 +62,12 @@ GROUP_RESOURCES = {
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${statement.value}:log-stream:*",
     ],
 }
-# What the Lambda platform needs for this function, beyond the calls its code makes.
+# What the Lambda platform needs for this function, beyond the calls its code makes (OwnLogs is
+# the submodule's, on its log group).
 PLATFORM_STATEMENTS = {
     "OwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"],
-                ["${aws_cloudwatch_log_group.lambda.arn}:*"]),
-    "DeadLetters": (["sqs:SendMessage"], ["${aws_sqs_queue.dead_letters.arn}"]),
+                ["${aws_cloudwatch_log_group.this.arn}:*"]),
+    "DeadLetters": (["sqs:SendMessage"], ["${module.catchup.dead_letter_queue.arn}"]),
     "Kms": (["kms:Decrypt", "kms:GenerateDataKey"], ["${statement.value}"]),
 }
 
@@ -134,7 +137,7 @@ def iam_problems(statements: list[dict], actions_file: dict) -> tuple[list[str],
 
 class Iam(unittest.TestCase):
     def statements(self):
-        return policy_document_statements(MODULE, "lambda")
+        return function_policy_statements(MODULE, "catchup")
 
     def test_the_module_reads_the_generated_file(self):
         self.assertEqual(MODULE.local("iam_actions"),
@@ -199,24 +202,21 @@ class Schedule(unittest.TestCase):
 
     @NEEDS_TERRAFORM
     def test_terraform_rejects_an_interval_as_long_as_the_ttl(self):
-        env = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
         with tempfile.TemporaryDirectory() as tmp:
-            shutil.copy(MODULE_DIR / "variables.tf", tmp)
-            subprocess.run(["terraform", "init", "-input=false", "-backend=false", "-no-color"],
-                           cwd=tmp, env=env, check=True, capture_output=True)
+            # The module's variables as they reach the function (architecture is checked there).
+            variables_plan = VariablesPlan(Path(tmp), MODULE_DIR, "catchup")
 
-            def plan(*extra):
-                return subprocess.run(
-                    ["terraform", "plan", "-input=false", "-lock=false", "-no-color",
-                     "-var", "cluster_name=prod", *extra],
-                    cwd=tmp, env=env, capture_output=True, text=True)
+            def plan(**extra):
+                return variables_plan(cluster_name="prod", lambda_zip_path="catchup.zip", **extra)
 
-            self.assertEqual(plan().returncode, 0)
-            rejected = plan("-var", "schedule_interval_minutes=60")
+            self.assertEqual(plan().returncode, 0, plan().stderr)
+            rejected = plan(schedule_interval_minutes="60")
             self.assertNotEqual(rejected.returncode, 0)
             self.assertIn("must be shorter than event_ttl_minutes", rejected.stderr)
-            self.assertNotEqual(plan("-var", "architecture=i386").returncode, 0)
-            self.assertNotEqual(plan("-var", "field_prefix=kubernetes.").returncode, 0)
+            architecture = plan(architecture="i386")
+            self.assertNotEqual(architecture.returncode, 0)
+            self.assertIn("architecture must be arm64 or x86_64", architecture.stderr)
+            self.assertNotEqual(plan(field_prefix="kubernetes.").returncode, 0)
 
     def test_rate_payload_retries_and_dead_letters(self):
         schedule = MODULE.resource("aws_scheduler_schedule", "catchup")
@@ -229,7 +229,7 @@ class Schedule(unittest.TestCase):
         payload = json.loads(target["input"].replace('\\"', '"'))
         self.assertEqual(payload, {"scheduledTime": "<aws.scheduler.scheduled-time>"})
         self.assertIn("retry_policy", target)
-        self.assertEqual(target["dead_letter_config"][0]["arn"], "${aws_sqs_queue.dead_letters.arn}")
+        self.assertEqual(target["dead_letter_config"][0]["arn"], "${module.catchup.dead_letter_queue.arn}")
         schedule_rs = (ROOT / "lambda/src/schedule.rs").read_text()
         self.assertIn('"scheduledTime"', schedule_rs)
 
@@ -257,11 +257,13 @@ BACKFILL_METRICS = {"EventsBackfilled", "BackfillBatches", "RejectedLogEvents"}
 
 class Lambda(unittest.TestCase):
     def test_arm64_and_provided_al2023_by_default(self):
-        function = MODULE.resource("aws_lambda_function", "catchup")
+        function = FUNCTION.resource("aws_lambda_function", "this")
         self.assertEqual(function["runtime"], "provided.al2023")
         self.assertEqual(function["handler"], "bootstrap")
         self.assertEqual(function["architectures"], ["${var.architecture}"])
+        self.assertEqual(MODULE.call("catchup")["architecture"], "${var.architecture}")
         self.assertEqual(MODULE.variable("architecture")["default"], "arm64")
+        self.assertEqual(MODULE.call("catchup")["environment"], "${local.lambda_environment}")
         # The code's source (released zip or S3 mirror): test_release_inputs.py.
 
     def test_every_environment_variable_is_one_the_function_reads(self):
@@ -362,14 +364,23 @@ class Metrics(unittest.TestCase):
 
     def test_the_alarms_the_issue_asks_for(self):
         alarms = MODULE.resources_of("aws_cloudwatch_metric_alarm")
-        self.assertEqual(set(alarms), {"above_zero", "no_archive"})
-        self.assertEqual(alarms["above_zero"]["threshold"], 0)
-        self.assertEqual(alarms["above_zero"]["comparison_operator"], "GreaterThanThreshold")
+        self.assertEqual(set(alarms), {"no_archive"})
         self.assertEqual(alarms["no_archive"]["treat_missing_data"], "breaching")
         self.assertEqual(alarms["no_archive"]["evaluation_periods"], 2)
+        # The alarms above zero are the submodule's, from the module's map and its dead-letters.
+        self.assertEqual(set(FUNCTION.resources_of("aws_cloudwatch_metric_alarm")), {"above_zero"})
+        above_zero = FUNCTION.resource("aws_cloudwatch_metric_alarm", "above_zero")
+        self.assertEqual(above_zero["threshold"], 0)
+        self.assertEqual(above_zero["comparison_operator"], "GreaterThanThreshold")
+        self.assertEqual(above_zero["for_each"], "${var.create_alarms ? local.above_zero_alarms : {}}")
+        call = MODULE.call("catchup")
+        self.assertEqual(call["above_zero_alarms"], "${local.above_zero_alarms}")
+        self.assertEqual(call["create_alarms"], "${var.create_alarms}")
+        self.assertEqual(call["alarm_actions"], "${local.alarm_actions}")
         text = (MODULE_DIR / "alarms.tf").read_text()
-        for name in ("errors", "possible-gap", "dead-letters", "backfill-rejected"):
+        for name in ("errors", "possible-gap", "backfill-rejected"):
             self.assertRegex(text, rf"\n\s+{name} = \{{")
+        self.assertRegex((FUNCTION_DIR / "alarms.tf").read_text(), r"\n\s+dead-letters = \{")
 
 
 def hive_type(text: str) -> str:
@@ -488,7 +499,7 @@ class EksAccess(unittest.TestCase):
     def test_the_access_entry_group_is_the_charts_catch_up_group(self):
         entry = MODULE.resource("aws_eks_access_entry", "catchup")
         self.assertEqual(entry["kubernetes_groups"], ["${var.kubernetes_group}"])
-        self.assertEqual(entry["principal_arn"], "${aws_iam_role.lambda.arn}")
+        self.assertEqual(entry["principal_arn"], "${module.catchup.role_arn}")
         values = (ROOT / "charts/eventkeeper/values.yaml").read_text()
         chart_group = re.search(r"^catchUpAccess:\n(?:[ \t].*\n)*?[ \t]+group:\s*(\S+)", values, re.M)
         self.assertIsNotNone(chart_group)
@@ -558,7 +569,8 @@ class TerraformEvaluation(unittest.TestCase):
 
     def test_alarms_above_zero_with_and_without_backfill(self):
         alarms = self.default["above_zero_alarms"]
-        self.assertEqual(set(alarms), {"errors", "possible-gap", "dead-letters"})
+        # dead-letters is the submodule's own (test_the_alarms_the_issue_asks_for).
+        self.assertEqual(set(alarms), {"errors", "possible-gap"})
         self.assertEqual(alarms["possible-gap"]["metric"], "PossibleGapSeconds")
         self.assertEqual(alarms["possible-gap"]["dimensions"], {"Cluster": "prod"})
         self.assertEqual(alarms["errors"]["period"], 1800)
@@ -576,15 +588,17 @@ class Readme(unittest.TestCase):
     def test_inputs_and_outputs_tables_are_current(self):
         import readme_tables
 
-        current = readme_tables.README.read_text()
-        self.assertEqual(current, readme_tables.render(current, MODULE),
-                         "run python scripts/terraform/readme_tables.py --write")
+        for readme, directory in readme_tables.READMES.items():
+            current = readme.read_text()
+            self.assertEqual(current, readme_tables.render(current, Module(directory)),
+                             f"{readme}: run python scripts/terraform/readme_tables.py --write")
 
     def test_every_variable_and_output_is_described(self):
-        for kind in ("variable", "output"):
-            for block in MODULE.blocks(kind):
-                for name, body in block.items():
-                    self.assertTrue(body.get("description"), f"{kind} {name}")
+        for module in (MODULE, FUNCTION):
+            for kind in ("variable", "output"):
+                for block in module.blocks(kind):
+                    for name, body in block.items():
+                        self.assertTrue(body.get("description"), f"{kind} {name}")
 
     def test_athena_doc_answers_every_saved_query(self):
         doc = (ROOT / "docs/athena.md").read_text()

@@ -9,18 +9,16 @@ Validations and preconditions are run for real with terraform (variables and the
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
 from test_module import NEEDS_TERRAFORM
-from tf_module import MODULE_DIR, ROOT, Module
+from tf_module import FUNCTION_DIR, MODULE_DIR, ROOT, Module, VariablesPlan, preconditions
 
 MODULE = Module()
+FUNCTION = Module(FUNCTION_DIR)
 EXAMPLE_DIR = ROOT / "infra/terraform/examples/complete"
 EXAMPLE = Module(EXAMPLE_DIR)
 
@@ -42,37 +40,18 @@ NOT_TAGGABLE = {
     "aws_scheduler_schedule", "aws_sns_topic_policy", "aws_sqs_queue_policy",
 }
 
-TF_ENV = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
-
-
-def lambda_preconditions() -> str:
-    """The aws_lambda_function's precondition blocks, verbatim."""
-    text = (MODULE_DIR / "lambda.tf").read_text()
-    start = text.index('resource "aws_lambda_function" "catchup"')
-    body = text[start:text.index("\n}\n", start)]
-    blocks = re.findall(r"^    precondition \{\n.*?^    \}\n", body, flags=re.M | re.S)
-    assert blocks, "no precondition in aws_lambda_function.catchup"
-    return "".join(blocks)
-
-
-class Plan:
-    """`terraform plan` of the module's variables plus a provider-less resource carrying the
-    function's preconditions (local.name stubbed: it comes from data sources)."""
+class Plan(VariablesPlan):
+    """`terraform plan` of the module's variables as they reach the function, with the name
+    check the module makes on its schedule (local.name stubbed: it comes from data sources)."""
 
     def __init__(self, tmp: Path):
-        self.dir = tmp
-        shutil.copy(MODULE_DIR / "variables.tf", tmp)
-        (tmp / "checks.tf").write_text(
-            'locals {\n  name = "eventkeeper-prod"\n}\n\n'
-            'resource "terraform_data" "catchup" {\n  lifecycle {\n'
-            + lambda_preconditions() + "  }\n}\n")
-        subprocess.run(["terraform", "init", "-input=false", "-backend=false", "-no-color"],
-                       cwd=tmp, env=TF_ENV, check=True, capture_output=True)
+        checks = preconditions(MODULE_DIR / "schedule.tf", "aws_scheduler_schedule.catchup")
+        super().__init__(tmp, MODULE_DIR, "catchup",
+                         'locals {\n  name = "eventkeeper-prod"\n}\n\n'
+                         'resource "terraform_data" "catchup" {\n  lifecycle {\n' + checks + "  }\n}\n")
 
-    def __call__(self, **variables: str) -> subprocess.CompletedProcess:
-        args = [a for k, v in {"cluster_name": "prod", **variables}.items() for a in ("-var", f"{k}={v}")]
-        return subprocess.run(["terraform", "plan", "-input=false", "-lock=false", "-no-color", *args],
-                              cwd=self.dir, env=TF_ENV, capture_output=True, text=True)
+    def __call__(self, **variables: str):
+        return super().__call__(**{"cluster_name": "prod", **variables})
 
 
 class LambdaArtifact(unittest.TestCase):
@@ -80,7 +59,11 @@ class LambdaArtifact(unittest.TestCase):
         self.assertIsNone(MODULE.variable("lambda_zip_path")["default"])
         self.assertNotIn("target/", MODULE.text())
         self.assertNotIn("../..", MODULE.text().replace("../../modules", ""))
-        function = MODULE.resource("aws_lambda_function", "catchup")
+        call = MODULE.call("catchup")
+        function = FUNCTION.resource("aws_lambda_function", "this")
+        for variable in ("lambda_zip_path", "lambda_s3_bucket", "lambda_s3_key", "lambda_s3_object_version"):
+            self.assertEqual(call[variable], f"${{var.{variable}}}")
+        self.assertEqual(call["source"], "./modules/lambda-function")
         self.assertEqual(function["filename"], "${var.lambda_zip_path}")
         self.assertEqual(function["s3_bucket"], "${var.lambda_s3_bucket}")
         self.assertEqual(function["s3_key"], "${var.lambda_s3_key}")
@@ -148,12 +131,14 @@ class Provider(unittest.TestCase):
                               f"{path.name}: data.aws_region...name is deprecated in AWS provider 6")
 
     def test_every_taggable_resource_is_tagged(self):
-        used = {t for block in MODULE.blocks("resource") for t in block}
-        unknown = used - TAGGABLE - NOT_TAGGABLE
-        self.assertEqual(unknown, set(), "classify these resource types as taggable or not")
-        for type_ in sorted(used & TAGGABLE):
-            for name, body in MODULE.resources_of(type_).items():
-                self.assertIn("var.tags", str(body.get("tags")), f"{type_}.{name} has no tags")
+        self.assertEqual(MODULE.call("catchup")["tags"], "${var.tags}")
+        for module in (MODULE, FUNCTION):
+            used = {t for block in module.blocks("resource") for t in block}
+            unknown = used - TAGGABLE - NOT_TAGGABLE
+            self.assertEqual(unknown, set(), "classify these resource types as taggable or not")
+            for type_ in sorted(used & TAGGABLE):
+                for name, body in module.resources_of(type_).items():
+                    self.assertIn("var.tags", str(body.get("tags")), f"{type_}.{name} has no tags")
 
 
 class Lease(unittest.TestCase):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unittest
 
 from test_module import NEEDS_TERRAFORM
-from tf_module import Module, evaluate_locals
+from tf_module import FUNCTION_DIR, Module, evaluate_locals
 
 MODULE = Module()
 
@@ -58,10 +58,18 @@ class SizingFromLiveEvents(unittest.TestCase):
 
 class SizingIsWired(unittest.TestCase):
     def test_the_function_uses_the_sized_values(self):
-        function = MODULE.resource("aws_lambda_function", "catchup")
-        self.assertEqual(function["memory_size"], "${local.catchup_memory_mb}")
-        self.assertEqual(function["timeout"], "${local.catchup_timeout}")
-        self.assertEqual(function["ephemeral_storage"][0]["size"], "${local.catchup_ephemeral_mb}")
+        call = MODULE.call("catchup")
+        self.assertEqual(call["memory_mb"], "${local.catchup_memory_mb}")
+        self.assertEqual(call["timeout_seconds"], "${local.catchup_timeout}")
+        self.assertEqual(call["ephemeral_storage_mb"], "${local.catchup_ephemeral_mb}")
+        # ... and the submodule gives them to the function.
+        function = Module(FUNCTION_DIR).resource("aws_lambda_function", "this")
+        self.assertEqual(function["memory_size"], "${var.memory_mb}")
+        self.assertEqual(function["timeout"], "${var.timeout_seconds}")
+        self.assertEqual(function["dynamic"][0]["ephemeral_storage"]["content"][0]["size"],
+                         "${ephemeral_storage.value}")
+        self.assertEqual(function["dynamic"][0]["ephemeral_storage"]["for_each"],
+                         "${var.ephemeral_storage_mb == null ? [] : [var.ephemeral_storage_mb]}")
 
 
 if __name__ == "__main__":

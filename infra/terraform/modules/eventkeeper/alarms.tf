@@ -1,5 +1,7 @@
 # Alarms: the function fails, a gap may have been lost, no run succeeded for two intervals, dead
-# letters. All notify `alarm_sns_topic_arn` or the topic created here, if any.
+# letters. All notify `alarm_sns_topic_arn` or the topic created here, if any. The alarms on a
+# metric above zero are created by the lambda-function submodule (module.catchup), with its
+# dead-letters alarm.
 
 resource "aws_sns_topic" "alarms" {
   #checkov:skip=CKV_AWS_26:Encrypted with var.kms_key_arn when given. CloudWatch alarms cannot publish to a topic under the AWS managed key alias/aws/sns (its key policy does not admit cloudwatch.amazonaws.com), so there is no safe default key.
@@ -12,14 +14,14 @@ resource "aws_sns_topic" "alarms" {
 locals {
   interval_seconds = var.schedule_interval_minutes * 60
 
-  # Alarms on "anything above zero in one period": name => what and where.
+  # Alarms on "anything above zero in one period": name => what and where (module.catchup).
   above_zero_alarms = merge(
     {
       errors = {
-        description = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${aws_cloudwatch_log_group.lambda.name}."
+        description = "The eventkeeper catch-up of ${var.cluster_name} failed. Read its log group ${module.catchup.log_group_name}."
         namespace   = "AWS/Lambda"
         metric      = "Errors"
-        dimensions  = { FunctionName = aws_lambda_function.catchup.function_name }
+        dimensions  = { FunctionName = module.catchup.function_name }
         statistic   = "Sum"
         period      = local.interval_seconds
       }
@@ -30,14 +32,6 @@ locals {
         dimensions  = { Cluster = var.cluster_name }
         statistic   = "Maximum"
         period      = local.interval_seconds
-      }
-      dead-letters = {
-        description = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} could not be delivered or failed every retry (queue ${aws_sqs_queue.dead_letters.name})."
-        namespace   = "AWS/SQS"
-        metric      = "ApproximateNumberOfMessagesVisible"
-        dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
-        statistic   = "Maximum"
-        period      = 300
       }
     },
     # Backfilled records CloudWatch refused (too old for the group, say): they are only in S3.
@@ -54,24 +48,6 @@ locals {
       } : name => alarm if local.backfill
     },
   )
-}
-
-resource "aws_cloudwatch_metric_alarm" "above_zero" {
-  for_each            = var.create_alarms ? local.above_zero_alarms : {}
-  alarm_name          = "${local.name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = each.value.namespace
-  metric_name         = each.value.metric
-  dimensions          = each.value.dimensions
-  statistic           = each.value.statistic
-  period              = each.value.period
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
 }
 
 # Every run publishes DurationMs, failed or not, and Errors = 1 when it failed: successful runs

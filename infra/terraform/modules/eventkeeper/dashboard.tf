@@ -34,8 +34,8 @@ locals {
       metrics = [
         concat(["eventkeeper", "PossibleGapSeconds"], local.emf_dimensions),
         concat(["eventkeeper", "Errors"], local.emf_dimensions, [{ stat = "Sum" }]),
-        ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.catchup.function_name, { stat = "Sum" }],
-        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dead_letters.name],
+        ["AWS/Lambda", "Errors", "FunctionName", module.catchup.function_name, { stat = "Sum" }],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", module.catchup.dead_letter_queue.name],
       ]
     },
     {

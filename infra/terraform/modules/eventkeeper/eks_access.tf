@@ -6,7 +6,7 @@
 resource "aws_eks_access_entry" "catchup" {
   count             = var.create_access_entry ? 1 : 0
   cluster_name      = var.cluster_name
-  principal_arn     = aws_iam_role.lambda.arn
+  principal_arn     = module.catchup.role_arn
   type              = "STANDARD"
   kubernetes_groups = [var.kubernetes_group]
   tags              = var.tags
@@ -16,7 +16,7 @@ resource "aws_eks_access_entry" "catchup" {
 resource "aws_eks_access_policy_association" "view" {
   count         = var.create_access_entry && var.associate_view_policy ? 1 : 0
   cluster_name  = var.cluster_name
-  principal_arn = aws_iam_role.lambda.arn
+  principal_arn = module.catchup.role_arn
   policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 
   access_scope {

@@ -1,23 +1,7 @@
 # Least privilege. The actions the function's code calls come from iam-actions.json, generated
 # from lambda/src/iam.rs (`make iam-actions`), each group granted on its one resource. The other
-# statements are what the Lambda platform needs for this function: its own logs, its dead-letter
-# queue and the KMS key (send_dead_letters, shared with the scheduler).
-
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "lambda" {
-  name               = "${local.name}-catchup"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
+# statements are what the Lambda platform needs for this function: its dead-letter queue and the
+# KMS key (send_dead_letters, shared with the scheduler); the submodule adds its own logs.
 
 data "aws_iam_policy_document" "lambda" {
   source_policy_documents = [data.aws_iam_policy_document.send_dead_letters.json]
@@ -60,12 +44,6 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
-  }
-
 }
 
 # What both the function (asynchronous retries exhausted) and the scheduler (undeliverable
@@ -75,7 +53,7 @@ data "aws_iam_policy_document" "send_dead_letters" {
   statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letters.arn]
+    resources = [module.catchup.dead_letter_queue.arn]
   }
 
   dynamic "statement" {
@@ -88,21 +66,15 @@ data "aws_iam_policy_document" "send_dead_letters" {
   }
 }
 
-resource "aws_iam_role_policy" "lambda" {
-  name   = "catchup"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
-}
-
 # X-Ray segments and ENIs in the VPC: the AWS managed policies for exactly that.
 resource "aws_iam_role_policy_attachment" "xray" {
   count      = var.enable_xray ? 1 : 0
-  role       = aws_iam_role.lambda.name
+  role       = module.catchup.role_name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 }
 
 resource "aws_iam_role_policy_attachment" "vpc" {
   count      = var.vpc_config == null ? 0 : 1
-  role       = aws_iam_role.lambda.name
+  role       = module.catchup.role_name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }

@@ -15,99 +15,86 @@ locals {
   catchup_ephemeral_mb = coalesce(var.lambda_ephemeral_storage_mb, min(10240, max(512, ceil(2 * local.sizing_events * 100 / 1048576) + 64)))
 }
 
-resource "aws_cloudwatch_log_group" "lambda" {
-  name              = "/aws/lambda/${local.name}"
-  retention_in_days = var.lambda_log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
+# The function, its log group, role and dead-letter queue: the shared lambda-function submodule
+# (the notifier's module calls it too).
+module "catchup" {
+  source = "./modules/lambda-function"
 
-resource "aws_lambda_function" "catchup" {
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step the project's build (cargo-lambda zip) does not have; the zip's hash is tracked by source_code_hash.
-  #checkov:skip=CKV_AWS_117:Runs in a VPC only when var.vpc_config is set (private cluster endpoint); a public endpoint needs no VPC.
   function_name = local.name
   description   = "eventkeeper catch-up: archives Kubernetes Events of ${var.cluster_name} to S3"
-  role          = aws_iam_role.lambda.arn
+  code_name     = "catch-up"
+  role_name     = "${local.name}-catchup"
+  policy_name   = "catchup"
+  policy_json   = data.aws_iam_policy_document.lambda.json
 
-  # The released zip (scripts/fetch-release.sh VERSION) from a local path, or its S3 mirror.
-  filename          = var.lambda_zip_path
-  source_code_hash  = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
-  s3_bucket         = var.lambda_s3_bucket
-  s3_key            = var.lambda_s3_key
-  s3_object_version = var.lambda_s3_object_version
-  runtime           = "provided.al2023"
-  handler           = "bootstrap"
-  architectures     = [var.architecture]
+  lambda_zip_path          = var.lambda_zip_path
+  lambda_s3_bucket         = var.lambda_s3_bucket
+  lambda_s3_key            = var.lambda_s3_key
+  lambda_s3_object_version = var.lambda_s3_object_version
+  architecture             = var.architecture
 
-  memory_size                    = local.catchup_memory_mb
-  timeout                        = local.catchup_timeout
-  reserved_concurrent_executions = var.lambda_reserved_concurrency
-  kms_key_arn                    = var.kms_key_arn
-
-  ephemeral_storage {
-    size = local.catchup_ephemeral_mb
+  memory_mb            = local.catchup_memory_mb
+  timeout_seconds      = local.catchup_timeout
+  ephemeral_storage_mb = local.catchup_ephemeral_mb
+  reserved_concurrency = var.lambda_reserved_concurrency
+  environment          = local.lambda_environment
+  tracing_mode         = var.enable_xray ? "Active" : "PassThrough"
+  vpc = var.vpc_config == null ? null : {
+    subnet_ids         = var.vpc_config.subnet_ids
+    security_group_ids = [aws_security_group.lambda[0].id]
   }
 
-  environment {
-    variables = local.lambda_environment
-  }
+  # Runs are idempotent; a failed asynchronous run is retried, then lands in the dead-letter
+  # queue, which also takes the scheduler's undeliverable invocations.
+  async_retry_attempts          = var.lambda_async_retry_attempts
+  async_max_event_age_seconds   = var.schedule_interval_minutes * 60
+  dead_letter_key_reuse_seconds = 3600
 
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.lambda.name
-  }
+  create_alarms     = var.create_alarms
+  above_zero_alarms = local.above_zero_alarms
+  dead_letters      = "Scheduled runs of the eventkeeper catch-up of ${var.cluster_name} that could not be delivered or failed every retry"
+  alarm_actions     = local.alarm_actions
+  alarm_ok_actions  = local.alarm_actions
 
-  tracing_config {
-    mode = var.enable_xray ? "Active" : "PassThrough"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letters.arn
-  }
-
-  dynamic "vpc_config" {
-    for_each = var.vpc_config == null ? [] : [var.vpc_config]
-    content {
-      subnet_ids         = vpc_config.value.subnet_ids
-      security_group_ids = [aws_security_group.lambda[0].id]
-    }
-  }
-
-  tags = var.tags
-
-  depends_on = [
-    aws_cloudwatch_log_group.lambda,
-    aws_iam_role_policy.lambda,
-  ]
-
-  lifecycle {
-    # Checked at plan time, before anything is created.
-    precondition {
-      condition     = (var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)
-      error_message = "Give the catch-up's code in exactly one way: lambda_zip_path (the released zip: scripts/fetch-release.sh VERSION downloads and verifies it), or lambda_s3_bucket and lambda_s3_key (your mirror of it)."
-    }
-    precondition {
-      condition     = length(local.name) <= 40
-      error_message = "The derived name \"${local.name}\" is longer than 40 characters (IAM role and function names are limited to 64): set var.name."
-    }
-  }
+  log_retention_days = var.lambda_log_retention_days
+  kms_key_arn        = var.kms_key_arn
+  tags               = var.tags
 }
 
-# Runs are idempotent; a failed asynchronous run is retried, then lands in the dead-letter queue.
-resource "aws_lambda_function_event_invoke_config" "catchup" {
-  function_name                = aws_lambda_function.catchup.function_name
-  maximum_retry_attempts       = var.lambda_async_retry_attempts
-  maximum_event_age_in_seconds = var.schedule_interval_minutes * 60
+# Addresses before the submodule: `terraform apply` moves them, nothing is recreated.
+moved {
+  from = aws_cloudwatch_log_group.lambda
+  to   = module.catchup.aws_cloudwatch_log_group.this
 }
 
-# Scheduler invocations that could not be delivered and runs that failed every retry.
-resource "aws_sqs_queue" "dead_letters" {
-  name                              = "${local.name}-dead-letters"
-  message_retention_seconds         = 1209600
-  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 3600
-  tags                              = var.tags
+moved {
+  from = aws_lambda_function.catchup
+  to   = module.catchup.aws_lambda_function.this
+}
+
+moved {
+  from = aws_lambda_function_event_invoke_config.catchup
+  to   = module.catchup.aws_lambda_function_event_invoke_config.this
+}
+
+moved {
+  from = aws_sqs_queue.dead_letters
+  to   = module.catchup.aws_sqs_queue.dead_letters
+}
+
+moved {
+  from = aws_iam_role.lambda
+  to   = module.catchup.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.lambda
+  to   = module.catchup.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.above_zero
+  to   = module.catchup.aws_cloudwatch_metric_alarm.above_zero
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +102,7 @@ resource "aws_sqs_queue" "dead_letters" {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_security_group" "lambda" {
+  #checkov:skip=CKV2_AWS_5:Attached to the function through the lambda-function submodule's vpc input (security_group_ids), which the graph check does not follow.
   count       = var.vpc_config == null ? 0 : 1
   name        = "${local.name}-lambda"
   description = "eventkeeper catch-up: HTTPS to the cluster endpoint and AWS APIs"

@@ -1,21 +1,21 @@
 output "lambda_function_name" {
   description = "Name of the catch-up function (for `aws lambda invoke`)."
-  value       = aws_lambda_function.catchup.function_name
+  value       = module.catchup.function_name
 }
 
 output "lambda_function_arn" {
   description = "ARN of the catch-up function."
-  value       = aws_lambda_function.catchup.arn
+  value       = module.catchup.function_arn
 }
 
 output "lambda_role_arn" {
   description = "IAM role of the function: the principal of the EKS access entry."
-  value       = aws_iam_role.lambda.arn
+  value       = module.catchup.role_arn
 }
 
 output "lambda_log_group_name" {
   description = "The function's own log group (run logs, EMF metrics)."
-  value       = aws_cloudwatch_log_group.lambda.name
+  value       = module.catchup.log_group_name
 }
 
 output "kubernetes_group" {
@@ -40,7 +40,7 @@ output "schedule_expression" {
 
 output "dead_letter_queue_url" {
   description = "Dead-letter queue of undeliverable and failed runs."
-  value       = aws_sqs_queue.dead_letters.id
+  value       = module.catchup.dead_letter_queue.url
 }
 
 output "alarm_topic_arn" {

@@ -138,15 +138,22 @@ resource "aws_s3_bucket_logging" "archive" {
   target_prefix = "${local.bucket_name}/"
 }
 
-data "aws_iam_policy_document" "archive" {
+# TLS only, for the archive here and the dead-letter queue (schedule.tf): one statement each.
+locals {
+  tls_only = {
+    archive      = { service = "s3", resources = [local.bucket_arn, "${local.bucket_arn}/*"] }
+    dead_letters = { service = "sqs", resources = [module.catchup.dead_letter_queue.arn] }
+  }
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  for_each = local.tls_only
+
   statement {
-    sid     = "TlsOnly"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      local.bucket_arn,
-      "${local.bucket_arn}/*",
-    ]
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["${each.value.service}:*"]
+    resources = each.value.resources
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -162,7 +169,7 @@ data "aws_iam_policy_document" "archive" {
 resource "aws_s3_bucket_policy" "archive" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.archive[0].id
-  policy = data.aws_iam_policy_document.archive.json
+  policy = data.aws_iam_policy_document.tls_only["archive"].json
 
   depends_on = [aws_s3_bucket_public_access_block.archive]
 }

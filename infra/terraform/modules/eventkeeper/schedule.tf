@@ -29,7 +29,7 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     sid       = "Invoke"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.catchup.arn]
+    resources = [module.catchup.function_arn]
   }
 }
 
@@ -57,7 +57,7 @@ resource "aws_scheduler_schedule" "catchup" {
   }
 
   target {
-    arn      = aws_lambda_function.catchup.arn
+    arn      = module.catchup.function_arn
     role_arn = aws_iam_role.scheduler.arn
     # A literal, not jsonencode(): jsonencode writes < and > as \u003c and \u003e, and the
     # scheduler would no longer see its placeholder.
@@ -69,31 +69,21 @@ resource "aws_scheduler_schedule" "catchup" {
     }
 
     dead_letter_config {
-      arn = aws_sqs_queue.dead_letters.arn
+      arn = module.catchup.dead_letter_queue.arn
+    }
+  }
+
+  lifecycle {
+    # Checked at plan time, before anything is created.
+    precondition {
+      condition     = length(local.name) <= 40
+      error_message = "The derived name \"${local.name}\" is longer than 40 characters (IAM role and function names are limited to 64): set var.name."
     }
   }
 }
 
-# Scheduler and Lambda send dead letters with their roles' sqs:SendMessage; TLS only.
-data "aws_iam_policy_document" "dead_letters" {
-  statement {
-    sid       = "TlsOnly"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dead_letters.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
+# Scheduler and Lambda send dead letters with their roles' sqs:SendMessage; TLS only (s3.tf).
 resource "aws_sqs_queue_policy" "dead_letters" {
-  queue_url = aws_sqs_queue.dead_letters.id
-  policy    = data.aws_iam_policy_document.dead_letters.json
+  queue_url = module.catchup.dead_letter_queue.url
+  policy    = data.aws_iam_policy_document.tls_only["dead_letters"].json
 }

@@ -49,33 +49,18 @@ variable "lambda_s3_key" {
   description = "Key of the released zip in `lambda_s3_bucket`."
   type        = string
   default     = null
-
-  validation {
-    condition     = (var.lambda_s3_key == null) == (var.lambda_s3_bucket == null)
-    error_message = "lambda_s3_bucket and lambda_s3_key go together."
-  }
 }
 
 variable "lambda_s3_object_version" {
   description = "Version of the zip's S3 object (versioned buckets): a new version updates the function. null: the latest, and Terraform does not see a new upload under the same key."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.lambda_s3_object_version == null || var.lambda_s3_key != null
-    error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
-  }
 }
 
 variable "architecture" {
   description = "Lambda architecture: `arm64` (Graviton, cheaper per GB-second) or `x86_64`. Give the matching released zip (linux-arm64 or linux-amd64)."
   type        = string
   default     = "arm64"
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.architecture)
-    error_message = "architecture must be arm64 or x86_64."
-  }
 }
 
 variable "expected_live_events" {

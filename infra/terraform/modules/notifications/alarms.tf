@@ -2,36 +2,19 @@
 # events log group (a dead log pipeline must not look like a quiet cluster) all alarm, to the
 # module's topic and var.alarm_actions.
 
-resource "aws_cloudwatch_metric_alarm" "delivery_failures" {
-  alarm_name          = "${var.name}-delivery-failures"
-  alarm_description   = "Notifications failed every retry and went to the dead-letter queue ${aws_sqs_queue.dead_letters.name}."
-  namespace           = "eventkeeper"
-  metric_name         = "DeliveryFailures"
-  dimensions          = { Function = var.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.name}-dead-letters"
-  alarm_description   = "Messages wait in ${aws_sqs_queue.dead_letters.name}: failed deliveries or invocations, with their payloads."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  tags                = var.tags
+# Failed deliveries, and the dead-letter queue's depth: alarms on a metric above zero, created by
+# the lambda-function submodule (module.notifier).
+locals {
+  above_zero_alarms = {
+    delivery-failures = {
+      description = "Notifications failed every retry and went to the dead-letter queue ${module.notifier.dead_letter_queue.name}."
+      namespace   = "eventkeeper"
+      metric      = "DeliveryFailures"
+      dimensions  = { Function = var.name }
+      statistic   = "Sum"
+      period      = 300
+    }
+  }
 }
 
 # Every record has a schemaVersion: counting them counts records, whatever their type.

@@ -1,68 +1,27 @@
 # Least privilege. The actions the function's code calls come from iam-actions.json, generated
-# from notify/src/iam.rs (`make notify-iam-actions`), each group granted on its resources only.
+# from notify/src/iam.rs (`make notify-iam-actions`), each group granted on its resources only; the
+# lambda-function submodule adds the function's own logs.
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
+locals {
+  # Each group of iam-actions.json on its resources, by statement id. A group with no resources
+  # (no SNS destination, say) is not granted.
+  code_grants = {
+    StateTable    = { group = "state_table", resources = [aws_dynamodb_table.state.arn] }
+    DeadLetters   = { group = "dead_letter_queue", resources = [module.notifier.dead_letter_queue.arn] }
+    SnsTopics     = { group = "sns_topics", resources = local.sns_topic_arns }
+    EventBuses    = { group = "event_buses", resources = local.event_bus_arns }
+    Secrets       = { group = "secrets_manager_secrets", resources = local.secrets_manager_arns }
+    SecureStrings = { group = "ssm_parameters", resources = local.ssm_parameter_arns }
   }
-}
-
-resource "aws_iam_role" "notify" {
-  name               = var.name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
 }
 
 data "aws_iam_policy_document" "notify" {
-  statement {
-    sid       = "StateTable"
-    actions   = local.iam_actions.state_table
-    resources = [aws_dynamodb_table.state.arn]
-  }
-
-  statement {
-    sid       = "DeadLetters"
-    actions   = local.iam_actions.dead_letter_queue
-    resources = [aws_sqs_queue.dead_letters.arn]
-  }
-
   dynamic "statement" {
-    for_each = length(local.sns_topic_arns) > 0 ? [1] : []
+    for_each = { for sid, grant in local.code_grants : sid => grant if length(grant.resources) > 0 }
     content {
-      sid       = "SnsTopics"
-      actions   = local.iam_actions.sns_topics
-      resources = local.sns_topic_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.event_bus_arns) > 0 ? [1] : []
-    content {
-      sid       = "EventBuses"
-      actions   = local.iam_actions.event_buses
-      resources = local.event_bus_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.secrets_manager_arns) > 0 ? [1] : []
-    content {
-      sid       = "Secrets"
-      actions   = local.iam_actions.secrets_manager_secrets
-      resources = local.secrets_manager_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.ssm_parameter_arns) > 0 ? [1] : []
-    content {
-      sid       = "SecureStrings"
-      actions   = local.iam_actions.ssm_parameters
-      resources = local.ssm_parameter_arns
+      sid       = statement.key
+      actions   = local.iam_actions[statement.value.group]
+      resources = statement.value.resources
     }
   }
 
@@ -77,20 +36,8 @@ data "aws_iam_policy_document" "notify" {
   }
 
   statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
-  }
-
-  statement {
     sid       = "Tracing"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
   }
-}
-
-resource "aws_iam_role_policy" "notify" {
-  name   = var.name
-  role   = aws_iam_role.notify.id
-  policy = data.aws_iam_policy_document.notify.json
 }

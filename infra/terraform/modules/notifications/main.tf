@@ -59,7 +59,7 @@ locals {
       EVENTKEEPER_NOTIFY_BURST_LIMIT          = tostring(var.burst_limit)
       EVENTKEEPER_NOTIFY_LATE_AFTER_SECONDS   = tostring(var.late_after_seconds)
       EVENTKEEPER_NOTIFY_CLAIM_LEASE_SECONDS  = tostring(var.lambda_timeout_seconds + 60)
-      EVENTKEEPER_NOTIFY_DLQ_URL              = aws_sqs_queue.dead_letters.url
+      EVENTKEEPER_NOTIFY_DLQ_URL              = module.notifier.dead_letter_queue.url
       EVENTKEEPER_LOG_FORMAT                  = "json"
     } : key => value if value != null
   }
@@ -67,82 +67,91 @@ locals {
   alarm_actions = concat(var.create_sns_topic ? [local.topic_arn] : [], var.alarm_actions)
 }
 
-resource "aws_cloudwatch_log_group" "lambda" {
-  name              = "/aws/lambda/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
+# The function, its log group, role and dead-letter queue: the lambda-function submodule the
+# catch-up's module uses too.
+module "notifier" {
+  source = "../eventkeeper/modules/lambda-function"
 
-resource "aws_lambda_function" "notify" {
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step the project's release build does not have; the zip's hash is tracked by source_code_hash.
-  #checkov:skip=CKV_AWS_117:The notifier calls only AWS APIs and HTTPS webhooks; it needs no VPC.
   function_name = var.name
   description   = "eventkeeper notifier: Kubernetes Events from ${var.events_log_group_name} to people"
-  role          = aws_iam_role.notify.arn
+  code_name     = "notifier"
+  role_name     = var.name
+  policy_name   = var.name
+  policy_json   = data.aws_iam_policy_document.notify.json
 
-  filename          = var.lambda_zip_path
-  source_code_hash  = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
-  s3_bucket         = var.lambda_s3_bucket
-  s3_key            = var.lambda_s3_key
-  s3_object_version = var.lambda_s3_object_version
-  runtime           = "provided.al2023"
-  handler           = "bootstrap"
-  architectures     = [var.architecture]
+  lambda_zip_path          = var.lambda_zip_path
+  lambda_s3_bucket         = var.lambda_s3_bucket
+  lambda_s3_key            = var.lambda_s3_key
+  lambda_s3_object_version = var.lambda_s3_object_version
+  architecture             = var.architecture
 
-  memory_size                    = var.lambda_memory_mb
-  timeout                        = var.lambda_timeout_seconds
-  reserved_concurrent_executions = var.lambda_reserved_concurrency
-  kms_key_arn                    = var.kms_key_arn
+  memory_mb            = var.lambda_memory_mb
+  timeout_seconds      = var.lambda_timeout_seconds
+  reserved_concurrency = var.lambda_reserved_concurrency
+  environment          = local.lambda_environment
+  tracing_mode         = "Active"
 
-  environment {
-    variables = local.lambda_environment
-  }
+  # A batch whose invocation fails (state store down, a claim held elsewhere, a dead-letter
+  # queue that refused) is retried twice; then the invocation record, with the payload, goes to
+  # the DLQ, which also holds the deliveries that failed every retry.
+  async_retry_attempts        = 2
+  async_max_event_age_seconds = 21600
+  on_failure_to_dead_letters  = true
 
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.lambda.name
-  }
+  above_zero_alarms = local.above_zero_alarms
+  dead_letters      = "Failed deliveries and invocations, with their payloads,"
+  alarm_actions     = local.alarm_actions
 
-  tracing_config {
-    mode = "Active"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letters.arn
-  }
-
-  tags = var.tags
-
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.notify]
-
-  lifecycle {
-    # Checked at plan time, before anything is created.
-    precondition {
-      condition     = (var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)
-      error_message = "Give the notifier's code in exactly one way: lambda_zip_path (the released zip: scripts/fetch-release.sh VERSION downloads and verifies it), or lambda_s3_bucket and lambda_s3_key (your mirror of it)."
-    }
-  }
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = var.kms_key_arn
+  tags               = var.tags
 }
 
-# A batch whose invocation fails (state store down, a claim held elsewhere, a dead-letter queue
-# that refused) is retried twice; then the invocation record, with the payload, goes to the DLQ.
-resource "aws_lambda_function_event_invoke_config" "notify" {
-  function_name                = aws_lambda_function.notify.function_name
-  maximum_retry_attempts       = 2
-  maximum_event_age_in_seconds = 21600
+# Addresses before the submodule: `terraform apply` moves them, nothing is recreated.
+moved {
+  from = aws_cloudwatch_log_group.lambda
+  to   = module.notifier.aws_cloudwatch_log_group.this
+}
 
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.dead_letters.arn
-    }
-  }
+moved {
+  from = aws_lambda_function.notify
+  to   = module.notifier.aws_lambda_function.this
+}
+
+moved {
+  from = aws_lambda_function_event_invoke_config.notify
+  to   = module.notifier.aws_lambda_function_event_invoke_config.this
+}
+
+moved {
+  from = aws_sqs_queue.dead_letters
+  to   = module.notifier.aws_sqs_queue.dead_letters
+}
+
+moved {
+  from = aws_iam_role.notify
+  to   = module.notifier.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.notify
+  to   = module.notifier.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.delivery_failures
+  to   = module.notifier.aws_cloudwatch_metric_alarm.above_zero["delivery-failures"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = module.notifier.aws_cloudwatch_metric_alarm.above_zero["dead-letters"]
 }
 
 resource "aws_lambda_permission" "logs" {
   statement_id   = "CloudWatchLogsSubscription"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.notify.function_name
+  function_name  = module.notifier.function_name
   principal      = "logs.amazonaws.com"
   source_arn     = "${local.log_group_arn}:*"
   source_account = local.account_id
@@ -152,6 +161,6 @@ resource "aws_cloudwatch_log_subscription_filter" "notify" {
   name            = var.name
   log_group_name  = var.events_log_group_name
   filter_pattern  = local.subscription_pattern
-  destination_arn = aws_lambda_function.notify.arn
+  destination_arn = module.notifier.function_arn
   depends_on      = [aws_lambda_permission.logs]
 }

@@ -1,6 +1,6 @@
 output "function_name" {
   description = "The notifier function."
-  value       = aws_lambda_function.notify.function_name
+  value       = module.notifier.function_name
 }
 
 output "state_table_name" {
@@ -10,7 +10,7 @@ output "state_table_name" {
 
 output "dead_letter_queue_url" {
   description = "Failed deliveries and invocations, with their payloads."
-  value       = aws_sqs_queue.dead_letters.url
+  value       = module.notifier.dead_letter_queue.url
 }
 
 output "topic_arn" {

@@ -115,33 +115,18 @@ variable "lambda_s3_key" {
   description = "Key of the released zip in `lambda_s3_bucket`."
   type        = string
   default     = null
-
-  validation {
-    condition     = (var.lambda_s3_key == null) == (var.lambda_s3_bucket == null)
-    error_message = "lambda_s3_bucket and lambda_s3_key go together."
-  }
 }
 
 variable "lambda_s3_object_version" {
   description = "Version of the zip's S3 object (versioned buckets): a new version updates the function. null: the latest, and Terraform does not see a new upload under the same key."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.lambda_s3_object_version == null || var.lambda_s3_key != null
-    error_message = "lambda_s3_object_version needs lambda_s3_bucket and lambda_s3_key."
-  }
 }
 
 variable "architecture" {
   description = "x86_64 or arm64."
   type        = string
   default     = "arm64"
-
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.architecture)
-    error_message = "architecture must be x86_64 or arm64."
-  }
 }
 
 variable "lambda_memory_mb" {
