@@ -4,8 +4,8 @@
 //! drifts, use `examples/normalise_loop.rs` instead (see there).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use eventkeeper_core::fixtures::benchmark_mix;
 use eventkeeper_core::api_event::ApiEvent;
+use eventkeeper_core::fixtures::benchmark_mix;
 use eventkeeper_core::normalise::{normalise_event, normalise_owned};
 use eventkeeper_core::{Context, Origin, normalise};
 
@@ -56,17 +56,20 @@ fn bench(c: &mut Criterion) {
         .map(|event| serde_json::to_string(event).expect("a value serializes"))
         .collect();
     group.throughput(Throughput::Elements(events.len() as u64));
-    group.bench_function("decode+normalise+serialize fixture mix, from JSON text", |b| {
-        b.iter(|| {
-            let mut bytes = 0;
-            for text in &texts {
-                let event: ApiEvent = serde_json::from_str(text).expect("JSON");
-                let record = normalise_event(event, &ctx).expect("fixtures are events");
-                bytes += record.to_line().len();
-            }
-            bytes
-        })
-    });
+    group.bench_function(
+        "decode+normalise+serialize fixture mix, from JSON text",
+        |b| {
+            b.iter(|| {
+                let mut bytes = 0;
+                for text in &texts {
+                    let event: ApiEvent = serde_json::from_str(text).expect("JSON");
+                    let record = normalise_event(event, &ctx).expect("fixtures are events");
+                    bytes += record.to_line().len();
+                }
+                bytes
+            })
+        },
+    );
     group.bench_function("normalise+serialize fixture mix, borrowed input", |b| {
         b.iter(|| {
             let mut bytes = 0;

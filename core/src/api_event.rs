@@ -87,55 +87,12 @@ impl From<Value> for ApiEvent {
 
 impl<'de> Deserialize<'de> for ApiEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopLevel)
-    }
-}
-
-/// The top level: an Event object, or anything else (which normalise refuses, naming its type).
-struct TopLevel;
-
-impl<'de> Visitor<'de> for TopLevel {
-    type Value = ApiEvent;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an Event object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ApiEvent, A::Error> {
-        Ok(TopFields::read_map(map)?.resolve())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ApiEvent, A::Error> {
-        drain_seq(seq)?;
-        Ok(ApiEvent::not_an_object("an array"))
-    }
-
-    fn visit_unit<E>(self) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("null"))
-    }
-
-    fn visit_none<E>(self) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("null"))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("a boolean"))
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("a number"))
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("a number"))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("a number"))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<ApiEvent, E> {
-        Ok(ApiEvent::not_an_object("a string"))
+        // Anything but an object is kept as what it is, for normalise to refuse by name.
+        Ok(match Lenient::<TopFields>::deserialize(deserializer)? {
+            Lenient::Is(fields) => fields.resolve(),
+            Lenient::WrongType(found) => Self::not_an_object(found),
+            Lenient::Null => Self::not_an_object("null"),
+        })
     }
 }
 
@@ -456,12 +413,12 @@ trait Present {
     fn is_null(&self) -> bool;
 }
 
-/// An object field: `null`, something that is not an object, or the object read.
+/// An object field: `null`, something that is not an object (its JSON type), or the object read.
 #[derive(Default)]
 enum Lenient<T> {
     #[default]
     Null,
-    WrongType,
+    WrongType(&'static str),
     Is(T),
 }
 
@@ -509,7 +466,7 @@ impl<'de, T: ReadMap> Visitor<'de> for LenientObject<T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         drain_seq(seq)?;
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("an array"))
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -521,23 +478,23 @@ impl<'de, T: ReadMap> Visitor<'de> for LenientObject<T> {
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("a boolean"))
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("a number"))
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("a number"))
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("a number"))
     }
 
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Lenient::WrongType)
+        Ok(Lenient::WrongType("a string"))
     }
 }
 

@@ -134,62 +134,75 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn checkpoint_follows_the_flush_and_the_slowest_stream() {
+    /// A sink of `streams` streams writing into a pipe: its inbox, checkpoint, output and task.
+    struct Running {
+        tx: mpsc::Sender<Message>,
+        flushed: watch::Receiver<Option<ResourceVersion>>,
+        reader: tokio::io::DuplexStream,
+        task: tokio::task::JoinHandle<Result<(), SinkError>>,
+    }
+
+    fn start(streams: usize, flush_every: Duration, emitting: bool) -> Running {
         let (tx, rx) = mpsc::channel(16);
-        let (flushed_tx, mut flushed_rx) = watch::channel(None);
-        let (mut reader, writer) = tokio::io::duplex(1 << 16);
+        let (flushed_tx, flushed) = watch::channel(None);
+        let (reader, writer) = tokio::io::duplex(1 << 16);
         let task = tokio::spawn(run(
             writer,
             rx,
-            2,
+            streams,
             None,
-            Duration::from_millis(20),
+            flush_every,
             flushed_tx,
-            Arc::new(AtomicBool::new(true)),
+            Arc::new(AtomicBool::new(emitting)),
         ));
+        Running {
+            tx,
+            flushed,
+            reader,
+            task,
+        }
+    }
+
+    impl Running {
+        /// Closes the inbox, waits for the sink to end, and returns what it wrote.
+        async fn finish(mut self) -> String {
+            drop(self.tx);
+            self.task.await.unwrap().unwrap();
+            let mut out = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut self.reader, &mut out)
+                .await
+                .unwrap();
+            out
+        }
+    }
+
+    #[tokio::test]
+    async fn checkpoint_follows_the_flush_and_the_slowest_stream() {
+        let mut sink = start(2, Duration::from_millis(20), true);
+        let tx = sink.tx.clone();
         tx.send(message(0, Some("a\n"), Some(10))).await.unwrap();
         // Stream 1 has no position yet: no checkpoint.
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(*flushed_rx.borrow(), None);
+        assert_eq!(*sink.flushed.borrow(), None);
         tx.send(message(1, None, Some(7))).await.unwrap();
-        flushed_rx.changed().await.unwrap();
-        assert_eq!(*flushed_rx.borrow(), Some(ResourceVersion::new(7)));
+        sink.flushed.changed().await.unwrap();
+        assert_eq!(*sink.flushed.borrow(), Some(ResourceVersion::new(7)));
         tx.send(message(1, Some("b\n"), Some(12))).await.unwrap();
-        flushed_rx.changed().await.unwrap();
-        assert_eq!(*flushed_rx.borrow(), Some(ResourceVersion::new(10)));
+        sink.flushed.changed().await.unwrap();
+        assert_eq!(*sink.flushed.borrow(), Some(ResourceVersion::new(10)));
         drop(tx);
-        task.await.unwrap().unwrap();
-        let mut out = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut out)
-            .await
-            .unwrap();
-        assert_eq!(out, "a\nb\n");
+        assert_eq!(sink.finish().await, "a\nb\n");
     }
 
     #[tokio::test]
     async fn a_stopped_sink_writes_nothing_more() {
-        let (tx, rx) = mpsc::channel(16);
-        let (flushed_tx, flushed_rx) = watch::channel(None);
-        let (mut reader, writer) = tokio::io::duplex(1 << 16);
-        let emitting = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(run(
-            writer,
-            rx,
-            1,
-            None,
-            Duration::from_millis(5),
-            flushed_tx,
-            emitting,
-        ));
-        tx.send(message(0, Some("x\n"), Some(3))).await.unwrap();
-        drop(tx);
-        task.await.unwrap().unwrap();
-        let mut out = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut out)
+        let sink = start(1, Duration::from_millis(5), false);
+        sink.tx
+            .send(message(0, Some("x\n"), Some(3)))
             .await
             .unwrap();
-        assert_eq!(out, "");
-        assert_eq!(*flushed_rx.borrow(), None);
+        let flushed = sink.flushed.clone();
+        assert_eq!(sink.finish().await, "");
+        assert_eq!(*flushed.borrow(), None);
     }
 }
