@@ -9,8 +9,9 @@
 //! docs. That declaration generates the serde and schema attributes and every walk over the
 //! fields (module `walk`): the line writer, with the JSON syntax of [`json_line`]; the size
 //! bound, string caps and skeleton of the [`line_budget`]; and the field count. A new field is
-//! one line here, plus where [`normalise`](fn@crate::normalise) gives it its value. [`schema`]
-//! publishes the record's JSON Schema.
+//! one line here, plus where it is read from the Event ([`ApiEvent`](crate::api_event::ApiEvent),
+//! when it comes from a new input field) and where [`normalise`](fn@crate::normalise) gives it
+//! its value. [`schema`] publishes the record's JSON Schema.
 
 pub mod json_line;
 pub mod line_budget;
