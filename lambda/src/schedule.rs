@@ -47,41 +47,30 @@ mod tests {
         text.parse().expect("test time")
     }
 
+    /// The scheduled time of `payload` received at `now` on a 30-minute schedule.
+    fn every_half_hour(payload: &Value, now: Timestamp) -> Result<Timestamp, ScheduleError> {
+        scheduled_time(payload, now, SignedDuration::from_mins(30))
+    }
+
     #[test]
     fn uses_the_schedulers_time() {
         let payload = json!({"scheduledTime": "2026-11-23T09:30:00Z"});
-        let got = scheduled_time(
-            &payload,
-            t("2026-11-23T09:31:07Z"),
-            SignedDuration::from_mins(30),
-        );
+        let got = every_half_hour(&payload, t("2026-11-23T09:31:07Z"));
         assert_eq!(got, Ok(t("2026-11-23T09:30:00Z")));
         let rule_event = json!({"time": "2026-11-23T10:00:00Z", "detail-type": "Scheduled Event"});
-        let got = scheduled_time(
-            &rule_event,
-            t("2026-11-23T10:00:09Z"),
-            SignedDuration::from_mins(30),
-        );
+        let got = every_half_hour(&rule_event, t("2026-11-23T10:00:09Z"));
         assert_eq!(got, Ok(t("2026-11-23T10:00:00Z")));
     }
 
     #[test]
     fn falls_back_to_now_rounded_to_the_interval() {
-        let got = scheduled_time(
-            &json!({}),
-            t("2026-11-23T09:44:59Z"),
-            SignedDuration::from_mins(30),
-        );
+        let got = every_half_hour(&json!({}), t("2026-11-23T09:44:59Z"));
         assert_eq!(got, Ok(t("2026-11-23T09:30:00Z")));
     }
 
     #[test]
     fn rejects_a_bad_time() {
-        let got = scheduled_time(
-            &json!({"scheduledTime": "soon"}),
-            Timestamp::now(),
-            SignedDuration::from_mins(30),
-        );
+        let got = every_half_hour(&json!({"scheduledTime": "soon"}), Timestamp::now());
         assert!(matches!(got, Err(ScheduleError::BadScheduledTime(_))));
     }
 }

@@ -41,30 +41,22 @@ mod tests {
 
     const HOUR: SignedDuration = SignedDuration::from_hours(1);
 
+    /// The gap between a last good run and `now`, both RFC 3339, with the one-hour TTL.
+    fn gap_between(last_good_run: &str, now: &str) -> Option<PossibleGap> {
+        possible_gap(Some(t(last_good_run)), t(now), HOUR)
+    }
+
     #[test]
     fn a_normal_schedule_has_no_gap() {
-        let gap = possible_gap(
-            Some(t("2026-11-23T09:00:00Z")),
-            t("2026-11-23T09:30:00Z"),
-            HOUR,
-        );
+        let gap = gap_between("2026-11-23T09:00:00Z", "2026-11-23T09:30:00Z");
         assert_eq!(gap, None);
-        let gap = possible_gap(
-            Some(t("2026-11-23T09:00:00Z")),
-            t("2026-11-23T10:00:00Z"),
-            HOUR,
-        );
+        let gap = gap_between("2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
         assert_eq!(gap, None, "exactly one TTL apart loses nothing");
     }
 
     #[test]
     fn a_long_pause_reports_the_window() {
-        let gap = possible_gap(
-            Some(t("2026-11-23T06:00:00Z")),
-            t("2026-11-23T09:30:00Z"),
-            HOUR,
-        )
-        .expect("a gap");
+        let gap = gap_between("2026-11-23T06:00:00Z", "2026-11-23T09:30:00Z").expect("a gap");
         assert_eq!(gap.from, t("2026-11-23T06:00:00Z"));
         assert_eq!(gap.until, t("2026-11-23T08:30:00Z"));
         assert_eq!(gap.seconds(), 9000);

@@ -47,12 +47,8 @@ impl ArchiveStore for S3Store {
             .key(&self.checkpoint_key)
             .send()
             .await;
-        let output = match response {
-            Ok(output) => output,
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(error) => return Err(classify(error)),
+        let Some(output) = missing_as_none(response, |e| e.is_no_such_key())? else {
+            return Ok(None);
         };
         let etag = output.e_tag().unwrap_or_default().to_owned();
         let bytes = output
@@ -126,12 +122,8 @@ impl ArchiveStore for S3Store {
             .key(key)
             .send()
             .await;
-        let output = match response {
-            Ok(output) => output,
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
-                return Ok(None);
-            }
-            Err(error) => return Err(classify(error)),
+        let Some(output) = missing_as_none(response, |e| e.is_not_found())? else {
+            return Ok(None);
         };
         let text = output
             .metadata()
@@ -145,6 +137,22 @@ impl ArchiveStore for S3Store {
         serde_json::from_str(text).map(Some).map_err(|e| {
             StoreError::Failed(format!("s3://{}/{key}: bad metadata: {e}", self.bucket))
         })
+    }
+}
+
+/// A read whose object may be absent: `Ok(None)` when `is_missing` recognises the service's
+/// answer, otherwise the response with any other error classified.
+fn missing_as_none<T, E>(
+    response: Result<T, SdkError<E, HttpResponse>>,
+    is_missing: impl FnOnce(&E) -> bool,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match response {
+        Ok(output) => Ok(Some(output)),
+        Err(error) if error.as_service_error().is_some_and(is_missing) => Ok(None),
+        Err(error) => Err(classify(error)),
     }
 }
 

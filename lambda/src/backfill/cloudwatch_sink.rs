@@ -173,22 +173,15 @@ impl CloudWatchSink {
             })
             .collect();
         let total = events.len() as u64;
-        let result = RetryPolicy::REQUEST
-            .retry(
-                || {
-                    self.client
-                        .put_log_events()
-                        .log_group_name(&self.group)
-                        .log_stream_name(&self.stream)
-                        .set_log_events(Some(events.clone()))
-                        .send()
-                },
-                is_transient,
-                |error, pause| {
-                    tracing::warn!(?pause, error = %describe(error), "PutLogEvents failed; retrying");
-                },
-            )
-            .await;
+        let result = retried("PutLogEvents", || {
+            self.client
+                .put_log_events()
+                .log_group_name(&self.group)
+                .log_stream_name(&self.stream)
+                .set_log_events(Some(events.clone()))
+                .send()
+        })
+        .await;
         let output = result.map_err(|error| SinkError::PutFailed {
             message: describe(&error),
             retryable: is_transient(&error),
@@ -219,26 +212,19 @@ impl CloudWatchSink {
         let mut messages = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let result = RetryPolicy::REQUEST
-                .retry(
-                    || {
-                        self.client
-                            .get_log_events()
-                            .log_group_name(&self.group)
-                            .log_stream_name(&self.stream)
-                            .start_time(from_ms)
-                            // GetLogEvents' end time is exclusive.
-                            .end_time(to_ms.saturating_add(1))
-                            .start_from_head(true)
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    is_transient,
-                    |error, pause| {
-                        tracing::warn!(?pause, error = %describe(error), "GetLogEvents failed; retrying");
-                    },
-                )
-                .await;
+            let result = retried("GetLogEvents", || {
+                self.client
+                    .get_log_events()
+                    .log_group_name(&self.group)
+                    .log_stream_name(&self.stream)
+                    .start_time(from_ms)
+                    // GetLogEvents' end time is exclusive.
+                    .end_time(to_ms.saturating_add(1))
+                    .start_from_head(true)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
             let output = match result {
                 Ok(output) => output,
                 Err(error) if error.code() == Some("ResourceNotFoundException") => {
@@ -274,6 +260,24 @@ pub fn rejected_count(info: &RejectedLogEventsInfo, total: u64) -> u64 {
         .too_new_log_event_start_index()
         .map_or(0, |start| total.saturating_sub(start.max(0) as u64));
     (old + new).min(total)
+}
+
+/// `call` under [`RetryPolicy::REQUEST`], retrying transient errors with a warning naming
+/// `operation`.
+async fn retried<T, E, R, Fut>(
+    operation: &str,
+    call: impl FnMut() -> Fut,
+) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+{
+    RetryPolicy::REQUEST
+        .retry(call, is_transient, |error, pause| {
+            tracing::warn!(?pause, error = %describe(error), "{operation} failed; retrying");
+        })
+        .await
 }
 
 /// Throttling, a 5xx, a timeout or a broken connection: the same call may succeed later.
