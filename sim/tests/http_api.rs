@@ -8,6 +8,7 @@ use common::{event, get, post_json, request, watch_cache, watch_until};
 use eventkeeper_sim::{
     AuthMode, FaultRequest, GenerateSpec, SimConfig, Simulator, Throttle, Window,
 };
+use eventkeeper_tests::http::Reply;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -18,6 +19,11 @@ async fn sim_with(cfg: SimConfig) -> Simulator {
 
 async fn sim() -> Simulator {
     sim_with(SimConfig::default()).await
+}
+
+/// `method` on the simulator's `path` (with any query), without extra headers.
+async fn call(s: &Simulator, method: &str, path: &str, body: Option<&str>) -> Reply {
+    request(method, &format!("{}{path}", s.url()), &[], body).await
 }
 
 /// Ten Events, with the history before them gone: from a watch cache of 3 changes, or (without
@@ -403,43 +409,24 @@ async fn errors_are_status_objects() {
         (Some("Status"), Some("NotFound"), Some(404))
     );
     assert_eq!(v["message"], "events \"missing\" not found");
-    let r = get(&format!(
-        "{}/api/v1/events?fieldSelector=spec.nodeName%3Dx",
-        s.url()
-    ))
-    .await;
+    let unsupported_field = "/api/v1/events?fieldSelector=spec.nodeName%3Dx";
+    let r = call(&s, "GET", unsupported_field, None).await;
     assert_eq!(
         (r.status, r.json()["reason"].clone()),
         (400, json!("BadRequest"))
     );
-    let r = request(
-        "POST",
-        &format!("{}/api/v1/events", s.url()),
-        &[],
-        Some("{}"),
-    )
-    .await;
+    let r = call(&s, "POST", "/api/v1/events", Some("{}")).await;
     assert_eq!(r.status, 405);
-    let r = request(
-        "POST",
-        &format!("{}/api/v1/namespaces/ns/events", s.url()),
-        &[],
-        Some(r#"{"metadata":{}}"#),
-    )
-    .await;
+    let nameless = r#"{"metadata":{}}"#;
+    let r = call(&s, "POST", "/api/v1/namespaces/ns/events", Some(nameless)).await;
     assert_eq!(
         (r.status, r.json()["reason"].clone()),
         (422, json!("Invalid"))
     );
-    let r = request(
-        "PATCH",
-        &format!("{}/api/v1/namespaces/ns/events/x", s.url()),
-        &[("content-type", "text/plain")],
-        Some("{}"),
-    )
-    .await;
+    let url = format!("{}/api/v1/namespaces/ns/events/x", s.url());
+    let r = request("PATCH", &url, &[("content-type", "text/plain")], Some("{}")).await;
     assert_eq!(r.status, 415);
-    let r = get(&format!("{}/api/v1/pods", s.url())).await;
+    let r = call(&s, "GET", "/api/v1/pods", None).await;
     assert_eq!(r.status, 404);
 }
 

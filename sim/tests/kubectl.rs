@@ -80,8 +80,15 @@ fn cmd_with(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Command {
     c
 }
 
-async fn json_items(f: &Fixture, args: &[&str]) -> (Vec<Value>, String) {
-    let out = run(&mut cmd(f, args), LIMIT).await;
+/// `kubectl get events <options> -o json`: the items and kubectl's stderr. `options` is split
+/// on whitespace.
+async fn json_items(f: &Fixture, options: &str) -> (Vec<Value>, String) {
+    let args: Vec<&str> = ["get", "events"]
+        .into_iter()
+        .chain(options.split_whitespace())
+        .chain(["-o", "json"])
+        .collect();
+    let out = run(&mut cmd(f, &args), LIMIT).await;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).expect("kubectl prints JSON");
@@ -93,7 +100,7 @@ async fn get_events_in_all_namespaces_as_json() {
     let Some(f) = fixture(SimConfig::default()).await else {
         return;
     };
-    let (items, _) = json_items(&f, &["get", "events", "-A", "-o", "json"]).await;
+    let (items, _) = json_items(&f, "-A").await;
     assert_eq!(items.len(), 5);
     assert!(
         items
@@ -113,7 +120,7 @@ async fn get_events_in_one_namespace() {
     let Some(f) = fixture(SimConfig::default()).await else {
         return;
     };
-    let (items, _) = json_items(&f, &["get", "events", "-n", "test", "-o", "json"]).await;
+    let (items, _) = json_items(&f, "-n test").await;
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|i| i["metadata"]["namespace"] == "test"));
 }
@@ -123,19 +130,7 @@ async fn chunked_list_follows_continue_tokens() {
     let Some(f) = fixture(SimConfig::default()).await else {
         return;
     };
-    let (items, stderr) = json_items(
-        &f,
-        &[
-            "get",
-            "events",
-            "-A",
-            "--chunk-size=2",
-            "-o",
-            "json",
-            "-v=6",
-        ],
-    )
-    .await;
+    let (items, stderr) = json_items(&f, "-A --chunk-size=2 -v=6").await;
     assert_eq!(items.len(), 5, "every page was fetched");
     let pages = stderr.matches("limit=2").count();
     assert!(pages >= 3, "expected 3 pages of 2, kubectl log:\n{stderr}");
@@ -153,33 +148,12 @@ async fn field_selector_on_type() {
     let Some(f) = fixture(SimConfig::default()).await else {
         return;
     };
-    let (items, _) = json_items(
-        &f,
-        &[
-            "get",
-            "events",
-            "-A",
-            "--field-selector",
-            "type=Warning",
-            "-o",
-            "json",
-        ],
-    )
-    .await;
+    let (items, _) = json_items(&f, "-A --field-selector type=Warning").await;
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|i| i["type"] == "Warning"));
     let (items, _) = json_items(
         &f,
-        &[
-            "get",
-            "events",
-            "-n",
-            "test",
-            "--field-selector",
-            "involvedObject.name=scenario-b-1,reason!=Failed",
-            "-o",
-            "json",
-        ],
+        "-n test --field-selector involvedObject.name=scenario-b-1,reason!=Failed",
     )
     .await;
     assert_eq!(items.len(), 1);
@@ -284,7 +258,7 @@ async fn https_with_a_static_token() {
         return;
     };
     assert!(f.sim.url().starts_with("https://"));
-    let (items, _) = json_items(&f, &["get", "events", "-A", "-o", "json"]).await;
+    let (items, _) = json_items(&f, "-A").await;
     assert_eq!(items.len(), 5);
 
     let mut wrong = f.sim.kubeconfig();
