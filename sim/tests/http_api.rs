@@ -21,6 +21,11 @@ async fn sim() -> Simulator {
     sim_with(SimConfig::default()).await
 }
 
+/// `PUT url` with a JSON body and no content type, as a bare client sends it.
+async fn put(url: &str, body: &Value) -> Reply {
+    request("PUT", url, &[], Some(&body.to_string())).await
+}
+
 /// `method` on the simulator's `path` (with any query), without extra headers.
 async fn call(s: &Simulator, method: &str, path: &str, body: Option<&str>) -> Reply {
     request(method, &format!("{}{path}", s.url()), &[], body).await
@@ -444,22 +449,10 @@ async fn create_get_update_delete_over_http() {
     assert_eq!(created["metadata"]["uid"].as_str().unwrap().len(), 36);
     let mut upd = created.clone();
     upd["count"] = json!(5);
-    let r = request(
-        "PUT",
-        &format!("{base}/{name}"),
-        &[],
-        Some(&upd.to_string()),
-    )
-    .await;
+    let r = put(&format!("{base}/{name}"), &upd).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["count"], 5);
-    let r = request(
-        "PUT",
-        &format!("{base}/{name}"),
-        &[],
-        Some(&upd.to_string()),
-    )
-    .await;
+    let r = put(&format!("{base}/{name}"), &upd).await;
     assert_eq!(
         (r.status, r.json()["reason"].clone()),
         (409, json!("Conflict"))
@@ -849,13 +842,7 @@ async fn events_v1_and_lease_watches() {
     .json();
     let mut renewed = lease.clone();
     renewed["spec"]["holderIdentity"] = json!("b");
-    let r = request(
-        "PUT",
-        &format!("{lease_base}/l"),
-        &[],
-        Some(&renewed.to_string()),
-    )
-    .await;
+    let r = put(&format!("{lease_base}/l"), &renewed).await;
     assert_eq!(r.status, 200);
     let (events, _) = ev_watch.await.unwrap();
     assert_eq!(events[0]["type"], "ADDED");
