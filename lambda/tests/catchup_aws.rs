@@ -5,19 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::S3Store;
-use eventkeeper_catchup::testing::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, SpooledObject, StoreError, Tag,
-};
-use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
+use eventkeeper_catchup::testing::archive::{ArchiveStore, SpooledObject, StoreError};
 use eventkeeper_tests::peers::{MOTO_SECRET_KEY, MotoServer, SimProcess};
 use serde_json::json;
 
 const BUCKET: &str = "eventkeeper-archive";
 
 mod common;
-use common::{archived, live_now, moto_with_bucket, uid_and_rv};
+use common::{
+    FaultyStore, WriteFault, archived, live_now, moto_with_bucket, runner_for, uid_and_rv,
+};
 
 fn assert_exactly_once(
     found: &BTreeMap<(String, String), usize>,
@@ -173,53 +171,32 @@ async fn eks_token_describe_cluster_and_s3_archive() {
     );
 }
 
-/// The real S3 store, except that the checkpoint write after a successful upload fails once,
-/// as if the process died between the two.
+/// The checkpoint write after a successful upload fails, as if the process died between the
+/// two.
 struct CrashAfterUpload {
-    inner: S3Store,
     uploaded: std::sync::atomic::AtomicBool,
 }
 
-impl ArchiveStore for CrashAfterUpload {
-    async fn read_checkpoint(&self) -> Result<Option<(Checkpoint, Tag)>, StoreError> {
-        self.inner.read_checkpoint().await
-    }
-
-    async fn write_checkpoint(
-        &self,
-        checkpoint: &Checkpoint,
-        expected: Option<&Tag>,
-    ) -> Result<Tag, StoreError> {
+impl WriteFault for CrashAfterUpload {
+    fn before_checkpoint(&self) -> Result<(), StoreError> {
         if self.uploaded.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable(
                 "injected crash after upload".into(),
             ));
         }
-        self.inner.write_checkpoint(checkpoint, expected).await
-    }
-
-    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
-        self.inner.create_object(key, object).await?;
-        self.uploaded
-            .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
-    async fn object_info(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
-        self.inner.object_info(key).await
-    }
-}
-
-fn runner_for<S>(store: S, sim: &SimProcess) -> Runner<S> {
-    Runner {
-        store,
-        connector: ClusterConnector::new(ClusterTarget::Kubeconfig(sim.kubeconfig.clone()), None),
-        cluster: "demo".into(),
-        prefix: "events".into(),
-        ttl: jiff::SignedDuration::from_hours(1),
-        page_size: 50,
-        backfill: None,
-        spool_dir: std::env::temp_dir(),
+    async fn create_object(
+        &self,
+        store: &S3Store,
+        key: &str,
+        object: &SpooledObject,
+    ) -> Result<(), StoreError> {
+        store.create_object(key, object).await?;
+        self.uploaded
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -235,9 +212,11 @@ async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
 
     let runner = |store| runner_for(store, &sim);
     let scheduled: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().expect("time");
-    let crashing = runner(CrashAfterUpload {
+    let crashing = runner(FaultyStore {
         inner: S3Store::new(s3.clone(), BUCKET, "events", "demo"),
-        uploaded: false.into(),
+        fault: CrashAfterUpload {
+            uploaded: false.into(),
+        },
     });
     let error = crashing
         .run(scheduled)

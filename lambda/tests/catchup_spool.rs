@@ -7,15 +7,12 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use eventkeeper_catchup::testing::Runner;
-use eventkeeper_catchup::testing::archive::{
-    ArchiveStore, Checkpoint, ObjectInfo, S3Store, SpooledObject, StoreError, Tag,
-};
-use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
+use eventkeeper_catchup::testing::archive::{ArchiveStore, S3Store, SpooledObject, StoreError};
 use eventkeeper_tests::peers::{MotoServer, SimProcess};
 use serde_json::{Value, json};
 
 mod common;
-use common::{archived, moto_with_bucket, uid_and_rv};
+use common::{FaultyStore, WriteFault, archived, moto_with_bucket, runner_for, uid_and_rv};
 
 const BUCKET: &str = "eventkeeper-spool";
 
@@ -28,28 +25,20 @@ enum Upload {
     LoseTheRace,
 }
 
-/// The real S3 store, watching the spooled body it is given.
+/// Watches the spooled body each upload is given.
 struct Watched {
-    inner: S3Store,
     upload: Upload,
     spool_dir: PathBuf,
     seen: Mutex<Vec<PathBuf>>,
 }
 
-impl ArchiveStore for Watched {
-    async fn read_checkpoint(&self) -> Result<Option<(Checkpoint, Tag)>, StoreError> {
-        self.inner.read_checkpoint().await
-    }
-
-    async fn write_checkpoint(
+impl WriteFault for Watched {
+    async fn create_object(
         &self,
-        checkpoint: &Checkpoint,
-        expected: Option<&Tag>,
-    ) -> Result<Tag, StoreError> {
-        self.inner.write_checkpoint(checkpoint, expected).await
-    }
-
-    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        store: &S3Store,
+        key: &str,
+        object: &SpooledObject,
+    ) -> Result<(), StoreError> {
         let body = &object.body;
         assert_eq!(body.path().parent(), Some(self.spool_dir.as_path()));
         assert_eq!(
@@ -58,17 +47,13 @@ impl ArchiveStore for Watched {
         );
         self.seen.lock().unwrap().push(body.path().to_owned());
         match self.upload {
-            Upload::Succeed => self.inner.create_object(key, object).await,
+            Upload::Succeed => store.create_object(key, object).await,
             Upload::Fail => Err(StoreError::Unavailable("injected upload failure".into())),
             Upload::LoseTheRace => {
-                self.inner.create_object(key, object).await?;
-                self.inner.create_object(key, object).await
+                store.create_object(key, object).await?;
+                store.create_object(key, object).await
             }
         }
-    }
-
-    async fn object_info(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
-        self.inner.object_info(key).await
     }
 }
 
@@ -101,28 +86,23 @@ async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
 
     let run = |upload: Upload, at: &str, events: u64| {
         sim.generate(json!({"events": events, "ratePerSec": 0, "objects": events, "repeatShare": 0.0, "warningShare": 0.2, "namespaces": ["a"]}));
-        let runner = Runner {
-            store: Watched {
-                inner: S3Store::new(s3.clone(), BUCKET, "events", "demo"),
+        let store = FaultyStore {
+            inner: S3Store::new(s3.clone(), BUCKET, "events", "demo"),
+            fault: Watched {
                 upload,
                 spool_dir: spool.path().to_owned(),
                 seen: Mutex::default(),
             },
-            connector: ClusterConnector::new(
-                ClusterTarget::Kubeconfig(sim.kubeconfig.clone()),
-                None,
-            ),
-            cluster: "demo".into(),
-            prefix: "events".into(),
-            ttl: jiff::SignedDuration::from_hours(1),
+        };
+        let runner = Runner {
             page_size: 40,
-            backfill: None,
             spool_dir: spool.path().to_owned(),
+            ..runner_for(store, &sim)
         };
         let at: jiff::Timestamp = at.parse().expect("time");
         async move {
             let result = runner.run(at).await;
-            let seen = runner.store.seen.into_inner().unwrap();
+            let seen = runner.store.fault.seen.into_inner().unwrap();
             assert!(!seen.is_empty(), "the body was spooled");
             (result, seen)
         }

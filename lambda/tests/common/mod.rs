@@ -8,6 +8,11 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
+use eventkeeper_catchup::testing::Runner;
+use eventkeeper_catchup::testing::archive::{
+    ArchiveStore, Checkpoint, ObjectInfo, S3Store, SpooledObject, StoreError, Tag,
+};
+use eventkeeper_catchup::testing::cluster::{ClusterConnector, ClusterTarget};
 use eventkeeper_tests::aws::moto_sdk_config;
 use eventkeeper_tests::peers::{self, MotoServer, SimProcess};
 
@@ -106,4 +111,64 @@ pub async fn archived(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<(String
         }
     }
     found
+}
+
+/// A runner for cluster `demo` archiving into `store` under `events`, reading the simulator
+/// through its kubeconfig, 50 events a page, spooling to the temporary directory.
+pub fn runner_for<S>(store: S, sim: &SimProcess) -> Runner<S> {
+    Runner {
+        store,
+        connector: ClusterConnector::new(ClusterTarget::Kubeconfig(sim.kubeconfig.clone()), None),
+        cluster: "demo".into(),
+        prefix: "events".into(),
+        ttl: jiff::SignedDuration::from_hours(1),
+        page_size: 50,
+        backfill: None,
+        spool_dir: std::env::temp_dir(),
+    }
+}
+
+/// What a test changes in the real S3 store's writes; reads stay the store's own.
+pub trait WriteFault: Send + Sync {
+    /// Runs before each checkpoint write; an error takes the write's place.
+    fn before_checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Creates the object, through `store` or not.
+    fn create_object(
+        &self,
+        store: &S3Store,
+        key: &str,
+        object: &SpooledObject,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The real S3 store with a test's [`WriteFault`].
+pub struct FaultyStore<F> {
+    pub inner: S3Store,
+    pub fault: F,
+}
+
+impl<F: WriteFault> ArchiveStore for FaultyStore<F> {
+    async fn read_checkpoint(&self) -> Result<Option<(Checkpoint, Tag)>, StoreError> {
+        self.inner.read_checkpoint().await
+    }
+
+    async fn write_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        expected: Option<&Tag>,
+    ) -> Result<Tag, StoreError> {
+        self.fault.before_checkpoint()?;
+        self.inner.write_checkpoint(checkpoint, expected).await
+    }
+
+    async fn create_object(&self, key: &str, object: &SpooledObject) -> Result<(), StoreError> {
+        self.fault.create_object(&self.inner, key, object).await
+    }
+
+    async fn object_info(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        self.inner.object_info(key).await
+    }
 }
