@@ -259,8 +259,30 @@ impl Soak {
         self.replicas[i].process.kill_and_restart();
     }
 
+    /// Stops one replica as `fault` says (`kill -9` or SIGTERM; the leader or a standby) and
+    /// starts it again.
+    fn stop_and_restart(&mut self, fault: Fault) {
+        let i = match fault {
+            Fault::KillLeader | Fault::TermLeader => self.leader_or_first(),
+            _ => self.standby(),
+        };
+        match fault {
+            Fault::KillLeader | Fault::KillStandby => self.kill_and_restart(i),
+            _ => self.terminate_and_restart(i),
+        }
+    }
+
     fn sim_faults(&self, faults: Value) {
         self.sim.faults(faults);
+    }
+
+    /// Sets `faults` for one step, then `undo` (faults that wear off by count have none).
+    fn sim_faults_for_a_step(&self, faults: Value, undo: Option<Value>) {
+        self.sim_faults(faults);
+        std::thread::sleep(STEP);
+        if let Some(undo) = undo {
+            self.sim_faults(undo);
+        }
     }
 
     fn resource_version(&self) -> u64 {
@@ -285,43 +307,21 @@ impl Soak {
     fn run_step(&mut self, fault: Fault) {
         *self.faults.entry(fault).or_default() += 1;
         match fault {
-            Fault::KillLeader => {
-                let i = self.leader_or_first();
-                self.kill_and_restart(i);
+            Fault::KillLeader | Fault::KillStandby | Fault::TermLeader | Fault::TermStandby => {
+                self.stop_and_restart(fault);
                 std::thread::sleep(STEP);
             }
-            Fault::KillStandby => {
-                let i = self.standby();
-                self.kill_and_restart(i);
-                std::thread::sleep(STEP);
-            }
-            Fault::TermLeader => {
-                let i = self.leader_or_first();
-                self.terminate_and_restart(i);
-                std::thread::sleep(STEP);
-            }
-            Fault::TermStandby => {
-                let i = self.standby();
-                self.terminate_and_restart(i);
-                std::thread::sleep(STEP);
-            }
-            Fault::WatchCuts => {
-                self.sim_faults(json!({"closeWatchesAfter": 300}));
-                std::thread::sleep(STEP);
-                self.sim_faults(json!({"closeWatchesAfter": 0}));
-            }
-            Fault::Throttle => {
-                self.sim_faults(json!({"throttle": {"count": 5, "retryAfterSeconds": 1}}));
-                std::thread::sleep(STEP);
-            }
-            Fault::ServerErrors => {
-                self.sim_faults(json!({"serverErrors": 6}));
-                std::thread::sleep(STEP);
-            }
+            Fault::WatchCuts => self.sim_faults_for_a_step(
+                json!({"closeWatchesAfter": 300}),
+                Some(json!({"closeWatchesAfter": 0})),
+            ),
+            Fault::Throttle => self.sim_faults_for_a_step(
+                json!({"throttle": {"count": 5, "retryAfterSeconds": 1}}),
+                None,
+            ),
+            Fault::ServerErrors => self.sim_faults_for_a_step(json!({"serverErrors": 6}), None),
             Fault::Latency => {
-                self.sim_faults(json!({"latencyMs": 200}));
-                std::thread::sleep(STEP);
-                self.sim_faults(json!({"latencyMs": 0}));
+                self.sim_faults_for_a_step(json!({"latencyMs": 200}), Some(json!({"latencyMs": 0})))
             }
             Fault::Pause => {
                 self.sim_faults(json!({"paused": true}));
