@@ -14,7 +14,8 @@ const BUCKET: &str = "eventkeeper-archive";
 
 mod common;
 use common::{
-    FaultyStore, WriteFault, archived, live_now, moto_with_bucket, runner_for, uid_and_rv,
+    FaultyStore, WriteFault, archived, live_now, moto_bucket_and_sim, moto_with_bucket, runner_for,
+    uid_and_rv,
 };
 
 fn assert_exactly_once(
@@ -202,11 +203,9 @@ impl WriteFault for CrashAfterUpload {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_upload_and_checkpoint_is_repaired_by_the_retry() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, s3, sim)) = moto_bucket_and_sim(BUCKET).await else {
         return;
     };
-    let (_, s3) = moto_with_bucket(&moto, BUCKET).await;
-    let sim = SimProcess::start(&[]);
     sim.generate(json!({"events": 120, "ratePerSec": 0, "objects": 120, "repeatShare": 0.0, "warningShare": 0.2, "namespaces": ["a"]}));
     let expected = live_now(&sim);
 

@@ -8,11 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use eventkeeper_catchup::testing::Runner;
 use eventkeeper_catchup::testing::archive::{ArchiveStore, S3Store, SpooledObject, StoreError};
-use eventkeeper_tests::peers::{MotoServer, SimProcess};
 use serde_json::{Value, json};
 
 mod common;
-use common::{FaultyStore, WriteFault, archived, moto_with_bucket, runner_for, uid_and_rv};
+use common::{FaultyStore, WriteFault, archived, moto_bucket_and_sim, runner_for, uid_and_rv};
 
 const BUCKET: &str = "eventkeeper-spool";
 
@@ -66,11 +65,9 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spool_file_is_removed_after_success_failure_and_a_lost_create() {
-    let Some(moto) = MotoServer::start() else {
+    let Some((_moto, s3, sim)) = moto_bucket_and_sim(BUCKET).await else {
         return;
     };
-    let (_, s3) = moto_with_bucket(&moto, BUCKET).await;
-    let sim = SimProcess::start(&[]);
     let spool = tempfile::tempdir().expect("spool dir");
     // A file a killed run left an hour ago, and one a run in another process is writing now.
     let stale = spool.path().join(".eventkeeper-spool-killed.json.gz");

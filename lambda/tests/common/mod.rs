@@ -65,6 +65,16 @@ pub async fn moto_with_bucket(
     (config, s3)
 }
 
+/// moto with `bucket` created, an S3 client for it, and a simulator; None when moto is missing
+/// (as `MotoServer::start`).
+pub async fn moto_bucket_and_sim(
+    bucket: &str,
+) -> Option<(MotoServer, aws_sdk_s3::Client, SimProcess)> {
+    let moto = MotoServer::start()?;
+    let (_, s3) = moto_with_bucket(&moto, bucket).await;
+    Some((moto, s3, SimProcess::start(&[])))
+}
+
 /// An S3 client for moto (path-style addressing, as moto needs).
 pub fn s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
