@@ -286,95 +286,83 @@ impl ReadMap for Metadata {
 }
 
 impl ReadMap for ObjectReference {
-    fn read_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut reference = ObjectReference::default();
-        while let Some(key) = map.next_key_seed(KeyWith(ReferenceKey::of))? {
-            let slot = match key {
-                ReferenceKey::Kind => &mut reference.kind,
-                ReferenceKey::Namespace => &mut reference.namespace,
-                ReferenceKey::Name => &mut reference.name,
-                ReferenceKey::Uid => &mut reference.uid,
-                ReferenceKey::ApiVersion => &mut reference.api_version,
-                ReferenceKey::ResourceVersion => &mut reference.resource_version,
-                ReferenceKey::FieldPath => &mut reference.field_path,
-                ReferenceKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = map.next_value::<Loose>()?.into_text();
-        }
-        Ok(reference)
-    }
-}
-
-/// The keys of an object reference, read without allocating.
-enum ReferenceKey {
-    Kind,
-    Namespace,
-    Name,
-    Uid,
-    ApiVersion,
-    ResourceVersion,
-    FieldPath,
-    Other,
-}
-
-impl ReferenceKey {
-    fn of(key: &str) -> Self {
-        match api_name(key) {
-            "kind" => Self::Kind,
-            "namespace" => Self::Namespace,
-            "name" => Self::Name,
-            "uid" => Self::Uid,
-            "apiVersion" => Self::ApiVersion,
-            "resourceVersion" => Self::ResourceVersion,
-            "fieldPath" => Self::FieldPath,
-            _ => Self::Other,
-        }
+    fn read_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        const FIELDS: [&str; 7] = [
+            "kind",
+            "namespace",
+            "name",
+            "uid",
+            "apiVersion",
+            "resourceVersion",
+            "fieldPath",
+        ];
+        read_scalar_fields(
+            map,
+            |key| known(FIELDS, key),
+            |reference: &mut Self, key, value| {
+                let slot = match key {
+                    "kind" => &mut reference.kind,
+                    "namespace" => &mut reference.namespace,
+                    "name" => &mut reference.name,
+                    "uid" => &mut reference.uid,
+                    "apiVersion" => &mut reference.api_version,
+                    "resourceVersion" => &mut reference.resource_version,
+                    _ => &mut reference.field_path,
+                };
+                *slot = value.into_text();
+            },
+        )
     }
 }
 
 impl ReadMap for EventSource {
-    fn read_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut source = EventSource::default();
-        while let Some(key) = map.next_key_seed(KeyWith(|key: &str| match api_name(key) {
-            "component" => 1,
-            "host" => 2,
-            _ => 0,
-        }))? {
-            match key {
-                1 => source.component = map.next_value::<Loose>()?.into_text(),
-                2 => source.host = map.next_value::<Loose>()?.into_text(),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(source)
+    fn read_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let fields = |key: &str| known(["component", "host"], key);
+        read_scalar_fields(map, fields, |source: &mut Self, key, value| match key {
+            "component" => source.component = value.into_text(),
+            _ => source.host = value.into_text(),
+        })
     }
 }
 
 impl ReadMap for EventSeries {
-    fn read_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut series = EventSeries::default();
-        while let Some(key) = map.next_key_seed(KeyWith(|key: &str| match api_name(key) {
-            "count" => 1,
-            "lastObservedTime" => 2,
-            "state" => 3,
-            _ => 0,
-        }))? {
-            match key {
-                1 => series.count = map.next_value::<Loose>()?.into_integer(),
-                2 => series.last_observed_time = map.next_value::<Loose>()?.into_time_text(),
-                3 => series.state = map.next_value::<Loose>()?.into_text(),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+    fn read_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let fields = |key: &str| known(["count", "lastObservedTime", "state"], key);
+        read_scalar_fields(map, fields, |series: &mut Self, key, value| match key {
+            "count" => series.count = value.into_integer(),
+            "lastObservedTime" => series.last_observed_time = value.into_time_text(),
+            _ => series.state = value.into_text(),
+        })
+    }
+}
+
+/// Reads an object whose fields are scalars: `field` names each known key (its API name),
+/// `set` stores its value; other keys are skipped without being built.
+fn read_scalar_fields<'de, A, T, K>(
+    mut map: A,
+    field: impl Fn(&str) -> Option<K> + Copy,
+    mut set: impl FnMut(&mut T, K, Loose),
+) -> Result<T, A::Error>
+where
+    A: MapAccess<'de>,
+    T: Default,
+{
+    let mut object = T::default();
+    while let Some(key) = map.next_key_seed(KeyWith(field))? {
+        match key {
+            Some(key) => set(&mut object, key, map.next_value()?),
+            None => {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(series)
     }
+    Ok(object)
+}
+
+/// The API name of `key` when it is one of `names`.
+fn known<const N: usize>(names: [&'static str; N], key: &str) -> Option<&'static str> {
+    let key = api_name(key);
+    names.into_iter().find(|name| *name == key)
 }
 
 /// Labels or annotations: text values kept, others dropped; not an object is empty.
@@ -408,9 +396,14 @@ trait ReadMap: Sized {
     fn read_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
 }
 
-/// Whether a found value is `null` (absent).
-trait Present {
+/// A found value that may be `null` (absent).
+trait Present: Sized {
     fn is_null(&self) -> bool;
+
+    /// This value where present (even when unusable), else `other`.
+    fn or(self, other: Self) -> Self {
+        if self.is_null() { other } else { self }
+    }
 }
 
 /// An object field: `null`, something that is not an object (its JSON type), or the object read.
@@ -423,14 +416,6 @@ enum Lenient<T> {
 }
 
 impl<T> Lenient<T> {
-    /// This value where present (even when unusable), else `other`.
-    fn or(self, other: Self) -> Self {
-        match self {
-            Self::Null => other,
-            present => present,
-        }
-    }
-
     fn into_option(self) -> Option<T> {
         match self {
             Self::Is(value) => Some(value),
@@ -513,14 +498,6 @@ enum Loose {
 }
 
 impl Loose {
-    /// This value where present (even when unusable), else `other`.
-    fn or(self, other: Self) -> Self {
-        match self {
-            Self::Null => other,
-            present => present,
-        }
-    }
-
     /// A string, or the text of a number or boolean (as serde_json writes them).
     fn into_text(self) -> Option<String> {
         match self {
