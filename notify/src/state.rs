@@ -1,27 +1,35 @@
 //! Where each group's episode and unfinished claim live: a store with optimistic concurrency.
 //! Every write names the revision it read (`None`: the group must not exist yet) and fails with
 //! [`Saved::Conflict`] when another invocation wrote first; the caller then reads again and
-//! decides again. Groups are read a hundred at a time (BatchGetItem) and written concurrently,
-//! each under its own condition (PutItem). [`DynamoState`] is the production store;
-//! [`MemoryState`] serves unit tests.
+//! decides again. Groups are read a hundred at a time (BatchGetItem) and written a hundred at a
+//! time (TransactWriteItems), each write under its own condition. [`DynamoState`] is the
+//! production store; [`MemoryState`] serves unit tests.
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::batch_calls::{ReadAnswer, read_all};
+use crate::batch_calls::{ItemOutcome, ReadAnswer, Settled, read_all, write_all};
 use crate::decision::Episode;
 use crate::message::Notification;
 
-/// DynamoDB calls of this module (the IAM policy is generated from this list).
+/// DynamoDB calls of this module (the IAM policy is generated from this list). A Put inside
+/// TransactWriteItems is authorised as `dynamodb:PutItem`; IAM has no action of its own for it.
 pub const DYNAMODB_ACTIONS: [&str; 2] = ["dynamodb:BatchGetItem", "dynamodb:PutItem"];
 
 /// Keys per BatchGetItem call (DynamoDB's limit).
 pub const BATCH_GET_KEYS: usize = 100;
+
+/// Writes per TransactWriteItems call (DynamoDB's limit).
+pub const TRANSACTION_ITEMS: usize = 100;
+
+/// Bytes of items per transaction, under DynamoDB's 4 MB limit with room for attribute names.
+const TRANSACTION_BYTES: usize = 4_000_000;
 
 /// Why the state could not be read or written. Every variant is retryable: the batch fails and
 /// Lambda runs it again.
@@ -130,9 +138,11 @@ pub trait StateStore {
 }
 
 /// The DynamoDB table: partition key `pk` (S), `rev` (N), `state` (S, JSON), `expiresAt` (N,
-/// the TTL attribute, epoch seconds). Reads with BatchGetItem (see [`crate::batch_calls`] for
-/// partial answers), writes with conditional PutItem calls, `parallel_calls` at a time. Not
-/// TransactWriteItems: docs/notifications.md says why.
+/// the TTL attribute, epoch seconds). Reads with BatchGetItem, writes with TransactWriteItems,
+/// each Put under its own condition (see [`crate::batch_calls`] for partial answers and
+/// cancelled transactions), `parallel_calls` calls at a time. A transaction is used for its
+/// size, not its atomicity: one call carries a hundred claims, and the calls' CPU is what a
+/// small function's CPU share makes slow.
 #[derive(Clone, Debug)]
 pub struct DynamoState {
     client: aws_sdk_dynamodb::Client,
@@ -201,16 +211,13 @@ impl DynamoState {
         Ok(ReadAnswer { found, unprocessed })
     }
 
-    /// One conditional PutItem.
-    async fn put(&self, write: &Write<'_>) -> Result<Saved, StateError> {
-        let json = serde_json::to_string(write.state).expect("state serialises");
-        let put = self
-            .client
-            .put_item()
+    /// One conditional Put of `write` (its state serialised as `json`), as a transaction item.
+    fn put(&self, write: &Write<'_>, json: &str) -> Result<TransactWriteItem, StateError> {
+        let put = Put::builder()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(write.key.to_owned()))
             .item("rev", AttributeValue::N(write.revision().to_string()))
-            .item("state", AttributeValue::S(json))
+            .item("state", AttributeValue::S(json.to_owned()))
             .item(
                 "expiresAt",
                 AttributeValue::N(write.expires_at.as_second().to_string()),
@@ -221,19 +228,94 @@ impl DynamoState {
                 .condition_expression("rev = :rev")
                 .expression_attribute_values(":rev", AttributeValue::N(r.to_string())),
         };
-        match put.send().await {
-            Ok(_) => Ok(Saved::Written(write.revision())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        let put = put
+            .build()
+            .map_err(|e| StateError::WriteFailed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// One TransactWriteItems call of `items` (indexes into `writes` and their `jsons`): one
+    /// outcome per item.
+    async fn transact(
+        &self,
+        writes: &[Write<'_>],
+        jsons: &[String],
+        items: &[usize],
+    ) -> Result<Vec<ItemOutcome>, StateError> {
+        let puts = items
+            .iter()
+            .map(|i| self.put(&writes[*i], &jsons[*i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(puts))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(vec![ItemOutcome::Written; items.len()]),
+            Err(error) => error,
+        };
+        let Some(service) = error.as_service_error() else {
+            return Err(StateError::WriteFailed(
+                aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
+            ));
+        };
+        match service {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Ok(cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| item_outcome(reason.code(), reason.message()))
+                .collect()),
+            // Still throttled after the SDK's own retries: back off and try again.
+            e if e.is_provisioned_throughput_exceeded_exception()
+                || e.is_request_limit_exceeded()
+                || e.is_throttling_exception()
+                || e.is_transaction_in_progress_exception() =>
             {
-                Ok(Saved::Conflict)
+                tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "Group writes throttled; trying again");
+                Ok(vec![ItemOutcome::Busy; items.len()])
             }
-            Err(e) => Err(StateError::WriteFailed(
-                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            _ => Err(StateError::WriteFailed(
+                aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
             )),
         }
     }
+}
+
+/// What a cancellation reason says about its item (codes from the TransactWriteItems reference).
+fn item_outcome(code: Option<&str>, message: Option<&str>) -> ItemOutcome {
+    match code.unwrap_or("None") {
+        "None" => ItemOutcome::Cancelled,
+        "ConditionalCheckFailed" => ItemOutcome::ConditionFailed,
+        "TransactionConflict"
+        | "ThrottlingError"
+        | "ProvisionedThroughputExceeded"
+        | "RequestLimitExceeded" => ItemOutcome::Busy,
+        other => ItemOutcome::Failed(format!("{other}: {}", message.unwrap_or(""))),
+    }
+}
+
+/// Splits `writes` into transactions: at most [`TRANSACTION_ITEMS`] writes and
+/// [`TRANSACTION_BYTES`] of items each, in order.
+fn transactions(writes: &[Write<'_>], jsons: &[String]) -> Vec<Vec<usize>> {
+    let mut all: Vec<Vec<usize>> = Vec::new();
+    let mut bytes = 0;
+    for (i, write) in writes.iter().enumerate() {
+        // Key twice (pk and the condition), the JSON, the numbers and attribute names.
+        let size = 2 * write.key.len() + jsons[i].len() + 64;
+        match all.last_mut() {
+            Some(last) if last.len() < TRANSACTION_ITEMS && bytes + size <= TRANSACTION_BYTES => {
+                last.push(i);
+                bytes += size;
+            }
+            _ => {
+                all.push(vec![i]);
+                bytes = size;
+            }
+        }
+    }
+    all
 }
 
 /// A stored item as a group key and its state.
@@ -271,11 +353,32 @@ impl StateStore for DynamoState {
     }
 
     async fn save_all(&self, writes: &[Write<'_>]) -> Vec<Result<Saved, StateError>> {
-        futures::stream::iter(writes)
-            .map(|write| self.put(write))
-            .buffered(self.parallel_calls)
+        let jsons: Vec<String> = writes
+            .iter()
+            .map(|w| serde_json::to_string(w.state).expect("state serialises"))
+            .collect();
+        let jsons = &jsons;
+        let settled: Vec<Vec<(usize, Result<Settled, StateError>)>> =
+            futures::stream::iter(transactions(writes, jsons))
+                .map(|items| {
+                    write_all(items, move |wanted: Vec<usize>| async move {
+                        self.transact(writes, jsons, &wanted).await
+                    })
+                })
+                .buffer_unordered(self.parallel_calls)
+                .collect()
+                .await;
+        let mut saved: Vec<Option<Result<Saved, StateError>>> = vec![None; writes.len()];
+        for (i, result) in settled.into_iter().flatten() {
+            saved[i] = Some(result.map(|s| match s {
+                Settled::Written => Saved::Written(writes[i].revision()),
+                Settled::ConditionFailed => Saved::Conflict,
+            }));
+        }
+        saved
+            .into_iter()
+            .map(|s| s.expect("every write settles"))
             .collect()
-            .await
     }
 }
 

@@ -233,3 +233,140 @@ async fn a_concurrent_invocation_winning_some_claims_leaves_the_loser_the_others
     assert_eq!(events.len(), 8);
     assert!(world.drain(&world.dlq).await.is_empty());
 }
+
+/// A state whose episode carries `steps`, to tell writes apart.
+fn state_with(steps: u64) -> GroupState {
+    let mut state = GroupState::default();
+    state.episode.steps = steps;
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_settles_exactly_the_writes_whose_condition_failed() {
+    let Some(world) = world("/hook").await else {
+        return;
+    };
+    let store = DynamoState::new(aws_sdk_dynamodb::Client::new(&world.aws), &world.table, 4);
+    let expires_at = Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    // 150 groups already stored at revision 1: two transactions' worth.
+    let keys: Vec<String> = (0..150).map(|i| format!("tx/{i:03}")).collect();
+    let first = state_with(1);
+    let writes: Vec<Write<'_>> = keys
+        .iter()
+        .map(|key| Write {
+            key,
+            state: &first,
+            expected: None,
+            expires_at,
+        })
+        .collect();
+    let saved = store.save_all(&writes).await;
+    assert!(saved.iter().all(|s| matches!(s, Ok(Saved::Written(1)))));
+
+    // Writes that lost to a rival: a stale revision in the first transaction, "new" groups
+    // that exist in the second. Everything else goes through, once.
+    let losers = [7usize, 120, 149];
+    let second = state_with(2);
+    let writes: Vec<Write<'_>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Write {
+            key,
+            state: &second,
+            expected: match i {
+                7 => Some(0),
+                120 | 149 => None,
+                _ => Some(1),
+            },
+            expires_at,
+        })
+        .collect();
+    let saved = store.save_all(&writes).await;
+    for (i, saved) in saved.iter().enumerate() {
+        let expected = if losers.contains(&i) {
+            Saved::Conflict
+        } else {
+            Saved::Written(2)
+        };
+        assert_eq!(saved.as_ref().ok(), Some(&expected), "write {i}");
+    }
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let stored = store.load_all(&refs).await.expect("read");
+    for (i, key) in keys.iter().enumerate() {
+        let (revision, steps) = if losers.contains(&i) { (1, 1) } else { (2, 2) };
+        assert_eq!(stored[key].revision, revision, "{key}");
+        assert_eq!(stored[key].state.episode.steps, steps, "{key}");
+    }
+}
+
+/// A world whose destinations digest within their size limits: Slack, Teams and the webhook.
+/// (An SNS digest of 260 notifications is past SNS's 256 KB message limit and is dead-lettered;
+/// EventBridge sends one event per notification, which only makes the test slower.)
+async fn digesting_world() -> Option<World> {
+    let mut world = world("/hook").await?;
+    let destinations: Vec<Value> = world
+        .destinations
+        .as_array()
+        .expect("destinations")
+        .iter()
+        .filter(|d| ["slack", "teams", "webhook"].contains(&d["kind"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    world.destinations = Value::Array(destinations);
+    Some(world)
+}
+
+/// 260 groups, one Warning each, in one subscription payload.
+fn burst_of_260(world: &World, name: &str) -> Vec<std::path::PathBuf> {
+    world.payload_files(name, &payloads(&groups(name, 260), 260))
+}
+
+/// Asserts each of the 260 groups reached every destination exactly once, in one digest each.
+fn each_of_260_notified_once(world: &World, name: &str) {
+    let expected: Vec<String> = (0..260).map(|i| format!("Pod/{name}-{i:03}")).collect();
+    assert_eq!(world.receiver.calls("/hook").len(), 1, "one webhook digest");
+    assert_eq!(notified_objects(world), expected, "each group once");
+    assert_eq!(world.receiver.calls("/slack").len(), 1, "one Slack digest");
+    assert_eq!(world.receiver.calls("/teams").len(), 1, "one Teams digest");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_260_new_groups_notifies_each_once_and_a_retry_adds_nothing() {
+    let Some(world) = digesting_world().await else {
+        return;
+    };
+    let files = burst_of_260(&world, "burst");
+    let output = world.run(&files, &[]);
+    assert_ok(&output);
+    assert_eq!(metric(&output, "Matched"), 260);
+    assert_eq!(metric(&output, "Digests"), 3);
+    assert_eq!(metric(&output, "Notified"), 3);
+    let retry = world.run(&files, &[]);
+    assert_ok(&retry);
+    assert_eq!(metric(&retry, "Suppressed"), 260);
+    assert_eq!(metric(&retry, "Notified"), 0);
+    each_of_260_notified_once(&world, "burst");
+    assert!(world.drain(&world.dlq).await.is_empty());
+    let scan = aws_sdk_dynamodb::Client::new(&world.aws)
+        .scan()
+        .table_name(&world.table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count, 260);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_260_new_groups_run_twice_at_once_notifies_each_once() {
+    let Some(world) = digesting_world().await else {
+        return;
+    };
+    let files = burst_of_260(&world, "twice");
+    world.run_twice_at_once(
+        &files,
+        &["--claim-lease-seconds", "2"],
+        Duration::from_secs(3),
+    );
+    each_of_260_notified_once(&world, "twice");
+    assert!(world.drain(&world.dlq).await.is_empty());
+}
