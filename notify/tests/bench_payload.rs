@@ -108,8 +108,9 @@ fn measure(world: &World, files: &[PathBuf], cgroup: Option<&Path>) -> Measured 
     let elapsed_ms = String::from_utf8_lossy(&output.stderr)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["fields"]["message"] == "Invocation done")
-        .map(|l| l["fields"]["elapsed_ms"].as_f64().expect("elapsed_ms"))
+        // The binaries' JSON logs carry an event's fields at the top level.
+        .filter(|l| l["message"] == "Invocation done")
+        .map(|l| l["elapsed_ms"].as_f64().expect("elapsed_ms"))
         .collect();
     let time = std::fs::read_to_string(&timing).expect("time output");
     let fields: Vec<&str> = time.split_whitespace().collect();
