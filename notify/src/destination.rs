@@ -25,6 +25,9 @@ pub const EVENTBRIDGE_ACTIONS: [&str; 1] = ["events:PutEvents"];
 pub const DETAIL_TYPE: &str = "Kubernetes Event";
 /// The EventBridge source of every notification.
 pub const EVENT_SOURCE: &str = "eventkeeper";
+/// SNS's message size limit, less room for the digest's envelope and message attributes.
+const SNS_MESSAGE_BYTES: usize = 256 * 1024 - 8 * 1024;
+
 /// The generic webhook's signature header: `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
 pub const SIGNATURE_HEADER: &str = "x-eventkeeper-signature";
 /// The generic webhook's timestamp header (epoch seconds), signed with the body.
@@ -302,6 +305,12 @@ impl Destination {
     /// Whether a burst is sent as one digest (people read it) or one by one (machines do).
     pub fn digests(&self) -> bool {
         !matches!(self, Self::EventBridge { .. })
+    }
+
+    /// The largest body this destination takes, where a digest can reach it: an SNS message is
+    /// at most 256 KiB (the generic body lists every notification; Slack and Teams list ten).
+    pub fn body_limit(&self) -> Option<usize> {
+        matches!(self, Self::Sns { .. }).then_some(SNS_MESSAGE_BYTES)
     }
 
     /// The body this destination is sent for `outgoing` (kept in the dead-letter message).

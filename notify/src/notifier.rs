@@ -397,7 +397,7 @@ impl<S: StateStore> Notifier<S> {
             };
             let batches: Vec<(Outgoing<'_>, Vec<(usize, usize)>)> =
                 if destination.digests() && notifications.len() > self.settings.burst_limit {
-                    vec![(Outgoing::Digest(&notifications), refs.clone())]
+                    digests_within(destination.body_limit(), &notifications, refs)
                 } else {
                     notifications
                         .iter()
@@ -525,4 +525,34 @@ impl<S: StateStore> Notifier<S> {
             }
         }
     }
+}
+
+/// A burst as digests: one, or for a destination with a body limit as many as it takes so each
+/// fits (by the notifications' serialised sizes; the limit leaves room for the envelope).
+fn digests_within<'a>(
+    limit: Option<usize>,
+    notifications: &'a [Notification],
+    refs: &[(usize, usize)],
+) -> Vec<(Outgoing<'a>, Vec<(usize, usize)>)> {
+    let Some(limit) = limit else {
+        return vec![(Outgoing::Digest(notifications), refs.to_vec())];
+    };
+    let mut digests = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, notification) in notifications.iter().enumerate() {
+        let size = serde_json::to_string(notification).map_or(0, |j| j.len()) + 1;
+        if i > start && bytes + size > limit {
+            digests.push((
+                Outgoing::Digest(&notifications[start..i]),
+                refs[start..i].to_vec(),
+            ));
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    digests.push((
+        Outgoing::Digest(&notifications[start..]),
+        refs[start..].to_vec(),
+    ));
+    digests
 }
