@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::state::StateError;
+use crate::state_error::StateError;
 
 /// Consecutive calls that read nothing before giving up.
 pub const MAX_STALLED_CALLS: u32 = 6;

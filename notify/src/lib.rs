@@ -17,4 +17,5 @@ pub mod render;
 pub mod rules;
 pub mod secrets;
 pub mod state;
+pub mod state_error;
 pub mod subscription;

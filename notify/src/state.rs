@@ -31,23 +31,7 @@ pub const TRANSACTION_ITEMS: usize = 100;
 /// Bytes of items per transaction, under DynamoDB's 4 MB limit with room for attribute names.
 const TRANSACTION_BYTES: usize = 4_000_000;
 
-/// Why the state could not be read or written. Every variant is retryable: the batch fails and
-/// Lambda runs it again.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum StateError {
-    /// BatchGetItem failed.
-    #[error("reading group state failed: {0}")]
-    ReadFailed(String),
-    /// PutItem failed (other than a lost condition).
-    #[error("writing group state failed: {0}")]
-    WriteFailed(String),
-    /// BatchGetItem kept leaving keys unprocessed (throttled).
-    #[error("{0} group state(s) still unprocessed after {1} calls in a row that read none")]
-    Unprocessed(usize, u32),
-    /// The stored item is not this notifier's JSON.
-    #[error("stored group state is unreadable: {0}")]
-    Corrupt(String),
-}
+pub use crate::state_error::StateError;
 
 /// A claimed step whose deliveries are not all confirmed yet. Until it is cleared, whoever finds
 /// it after `claimed_at` + the claim lease resends it: a crash after the claim and before the send
