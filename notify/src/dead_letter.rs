@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::aws_error::aws_error_text;
+
 /// SQS calls of this module (the IAM policy is generated from these).
 pub const SQS_ACTIONS: [&str; 1] = ["sqs:SendMessage"];
 
@@ -73,9 +75,7 @@ impl DeadLetterQueue {
                 .message_body(body)
                 .send()
                 .await
-                .map_err(|e| {
-                    DeadLetterError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                })?;
+                .map_err(|e| DeadLetterError(aws_error_text(e)))?;
         }
         Ok(())
     }

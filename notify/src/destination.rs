@@ -13,6 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::aws_error::aws_error_text;
 use crate::render::{self, Outgoing};
 use crate::secrets::{SecretError, SecretRef, Secrets};
 
@@ -361,11 +362,7 @@ impl Destination {
                     .message(body.to_string())
                     .send()
                     .await
-                    .map_err(|e| {
-                        DeliveryError::AwsFailed(
-                            aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
-                        )
-                    })?;
+                    .map_err(|e| DeliveryError::AwsFailed(aws_error_text(e)))?;
                 Ok(())
             }
             Self::EventBridge { client, bus } => {
@@ -383,11 +380,7 @@ impl Destination {
                         .set_entries(Some(entries.collect()))
                         .send()
                         .await
-                        .map_err(|e| {
-                            DeliveryError::AwsFailed(
-                                aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string(),
-                            )
-                        })?;
+                        .map_err(|e| DeliveryError::AwsFailed(aws_error_text(e)))?;
                     if out.failed_entry_count > 0 {
                         return Err(DeliveryError::AwsFailed(format!(
                             "PutEvents rejected {} of {} entries",

@@ -3,6 +3,7 @@
 //! [`decision`] (pure) → [`state`] (claim) → [`render`] + [`destination`] (send) →
 //! [`dead_letter`] (what still fails). [`notifier`] wires one invocation.
 
+pub mod aws_error;
 pub mod batch_calls;
 pub mod config;
 pub mod dead_letter;

@@ -3,6 +3,8 @@
 
 use aws_sdk_ssm::types::ParameterType;
 
+use crate::aws_error::aws_error_text;
+
 /// Secrets Manager and SSM calls of this module (the IAM policy is generated from these).
 pub const SECRETS_MANAGER_ACTIONS: [&str; 1] = ["secretsmanager:GetSecretValue"];
 /// See [`SECRETS_MANAGER_ACTIONS`].
@@ -30,6 +32,16 @@ pub enum SecretError {
         /// The SDK's error.
         reason: String,
     },
+}
+
+impl SecretError {
+    /// What a failed read of `reference` becomes (for `map_err`).
+    fn read_failed<E: std::error::Error>(reference: &str) -> impl FnOnce(E) -> Self + '_ {
+        move |error| Self::ReadFailed {
+            reference: reference.to_owned(),
+            reason: aws_error_text(error),
+        }
+    }
 }
 
 /// A place a secret can be read from.
@@ -84,10 +96,7 @@ impl Secrets {
                     .secret_id(arn)
                     .send()
                     .await
-                    .map_err(|e| SecretError::ReadFailed {
-                        reference: arn.clone(),
-                        reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                    })?;
+                    .map_err(SecretError::read_failed(arn))?;
                 out.secret_string
                     .ok_or_else(|| SecretError::Empty(arn.clone()))
             }
@@ -99,10 +108,7 @@ impl Secrets {
                     .with_decryption(true)
                     .send()
                     .await
-                    .map_err(|e| SecretError::ReadFailed {
-                        reference: name.clone(),
-                        reason: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
-                    })?;
+                    .map_err(SecretError::read_failed(name))?;
                 let parameter = out
                     .parameter
                     .ok_or_else(|| SecretError::Empty(name.clone()))?;

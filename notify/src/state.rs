@@ -14,6 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::aws_error::aws_error_text;
 use crate::batch_calls::{ItemOutcome, ReadAnswer, Settled, read_all, write_all};
 use crate::decision::Episode;
 use crate::message::Notification;
@@ -168,9 +169,7 @@ impl DynamoState {
             .request_items(&self.table, request)
             .send()
             .await
-            .map_err(|e| {
-                StateError::ReadFailed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| StateError::ReadFailed(aws_error_text(e)))?;
         let found = out
             .responses
             .and_then(|mut r| r.remove(&self.table))
@@ -241,9 +240,7 @@ impl DynamoState {
             Err(error) => error,
         };
         let Some(service) = error.as_service_error() else {
-            return Err(StateError::WriteFailed(
-                aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
-            ));
+            return Err(StateError::WriteFailed(aws_error_text(error)));
         };
         match service {
             TransactWriteItemsError::TransactionCanceledException(cancelled) => Ok(cancelled
@@ -260,9 +257,7 @@ impl DynamoState {
                 tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "Group writes throttled; trying again");
                 Ok(vec![ItemOutcome::Busy; items.len()])
             }
-            _ => Err(StateError::WriteFailed(
-                aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
-            )),
+            _ => Err(StateError::WriteFailed(aws_error_text(error))),
         }
     }
 }

@@ -62,13 +62,7 @@ async fn a_batch_of_more_than_100_groups_is_read_and_claimed_in_several_calls() 
     assert_eq!(metric(&output, "Matched"), 130);
     let expected: Vec<String> = (0..130).map(|i| format!("Pod/wide-{i:03}")).collect();
     assert_eq!(notified_objects(&world), expected, "each group once");
-    let scan = aws_sdk_dynamodb::Client::new(&world.aws)
-        .scan()
-        .table_name(&world.table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scan.count, 130);
+    assert_eq!(world.stored_groups().await, 130);
     // The retry reads all 130 back (moto refuses more than 100 keys in one BatchGetItem): every
     // group is found, none is taken for new, nothing is sent again.
     let retry = world.run(&files, &["--burst-limit", "1000"]);
@@ -361,13 +355,7 @@ async fn a_burst_of_260_new_groups_notifies_each_once_and_a_retry_adds_nothing()
     assert_eq!(metric(&retry, "Suppressed"), 260);
     assert_eq!(metric(&retry, "Notified"), 0);
     each_of_260_notified_once(&world, "burst").await;
-    let scan = aws_sdk_dynamodb::Client::new(&world.aws)
-        .scan()
-        .table_name(&world.table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scan.count, 260);
+    assert_eq!(world.stored_groups().await, 260);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

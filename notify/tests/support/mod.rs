@@ -378,6 +378,17 @@ impl World {
         }
     }
 
+    /// How many groups the state table holds (one scan: the tests' tables stay under its 1 MB page).
+    pub async fn stored_groups(&self) -> i32 {
+        aws_sdk_dynamodb::Client::new(&self.aws)
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan")
+            .count
+    }
+
     /// Every message in a queue (bodies), read until it is empty.
     pub async fn drain(&self, queue: &str) -> Vec<Value> {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
