@@ -190,6 +190,16 @@ pub async fn create_table(aws: &aws_config::SdkConfig, table: &str) {
         .expect("create table");
 }
 
+/// Deletes a state table.
+pub async fn delete_table(aws: &aws_config::SdkConfig, table: &str) {
+    aws_sdk_dynamodb::Client::new(aws)
+        .delete_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("delete table");
+}
+
 /// Starts moto (or `None` when the test must skip) and creates the resources.
 pub async fn world(webhook_path: &str) -> Option<World> {
     // Claims are conditional writes raced by concurrent invocations: moto must apply each
