@@ -130,7 +130,7 @@ variable "architecture" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Function memory (MB). 128 holds a full 1 MB subscription payload (peak 48 MiB) and handles 50 groups changing state in ~0.7 s; a burst of a few hundred new groups needs ~1.6 s of the 128 MB CPU share, 256 about half (docs/performance.md, notifier benchmark)."
+  description = "Function memory (MB). 128 holds a full 1 MB subscription payload (peak 54 MiB) and handles it in under 1 s, 260 new groups included (~0.5 s median); 256 about halves that (docs/performance.md, notifier benchmark)."
   type        = number
   default     = 128
 }
